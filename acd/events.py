@@ -1,0 +1,99 @@
+"""Typed events that travel on the bus (in-process or MQTT).
+
+Every event is a pydantic model with a literal ``type``; :func:`decode`
+turns JSON back into the right class.  The publisher is anything with the
+:class:`EventSink` shape, the consumer anything with :class:`EventSource` —
+the composition root wires the real bus in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal, Protocol
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from crm_core.schemas import CustomerCard, IvrStep
+
+__all__ = [
+    "AgentStateChanged",
+    "BusEvent",
+    "CallConnected",
+    "CallEnded",
+    "CallOffered",
+    "CallQueued",
+    "EventSink",
+    "EventSource",
+    "decode",
+]
+
+
+class _Event(BaseModel):
+    at: float = Field(default_factory=time.time)
+
+
+class CallQueued(_Event):
+    type: Literal["call.queued"] = "call.queued"
+    call_id: str
+    queue: str
+    caller_number: str | None = None
+    customer_id: int | None = None
+    priority: int = 0
+
+
+class CallOffered(_Event):
+    """The ACD chose an agent: the moment of the screen-pop."""
+
+    type: Literal["call.offered"] = "call.offered"
+    call_id: str
+    agent_login: str
+    queue: str
+    caller_number: str | None = None
+    customer: CustomerCard | None = None  # None: unknown caller card
+    ivr_path: list[IvrStep] = Field(default_factory=list)
+    authentication: str = "none"  # none, caller_id, verified
+
+
+class CallConnected(_Event):
+    type: Literal["call.connected"] = "call.connected"
+    call_id: str
+    agent_login: str
+    queue: str
+
+
+class CallEnded(_Event):
+    type: Literal["call.ended"] = "call.ended"
+    call_id: str
+    outcome: str
+    agent_login: str | None = None
+    queue: str | None = None
+
+
+class AgentStateChanged(_Event):
+    type: Literal["agent.state"] = "agent.state"
+    agent_login: str
+    state: str
+    reason: str | None = None
+    call_id: str | None = None
+
+
+BusEvent = Annotated[
+    CallQueued | CallOffered | CallConnected | CallEnded | AgentStateChanged,
+    Field(discriminator="type"),
+]
+
+_adapter: TypeAdapter[BusEvent] = TypeAdapter(BusEvent)
+
+
+def decode(data: bytes | str) -> BusEvent:
+    """Parse one JSON-encoded event; raises ``pydantic.ValidationError``."""
+    return _adapter.validate_json(data)
+
+
+class EventSink(Protocol):
+    async def publish(self, event: BusEvent) -> None: ...
+
+
+class EventSource(Protocol):
+    def subscribe(self) -> AsyncIterator[BusEvent]: ...

@@ -1,0 +1,90 @@
+"""Schemas crm_core hands to the rest of bankcti (pydantic, JSON-serialisable).
+
+These are the contract between the CRM and its consumers (IVR, ACD, console):
+they carry masked data only — an account number never leaves crm_core except
+as its last four digits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AccountCard", "CustomerCard", "FollowUpCard", "InteractionRecord", "IvrStep"]
+
+
+class AccountCard(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    type: str  # deposit, loan, card, wealth
+    masked_number: str  # "**** 1234"
+    balance: Decimal
+    currency: str = "CNY"
+    status: str = "active"
+
+
+class FollowUpCard(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    at: datetime
+    channel: str
+    direction: str
+    outcome: str | None = None
+    disposition: str | None = None
+    notes: str | None = None
+    agent_name: str | None = None
+
+
+class CustomerCard(BaseModel):
+    """What a screen-pop shows of a customer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    name: str
+    tier: str
+    phone_e164: str | None = None
+    owner_agent: str | None = None
+    accounts: list[AccountCard] = Field(default_factory=list)
+    recent_follow_ups: list[FollowUpCard] = Field(default_factory=list)
+
+
+class IvrStep(BaseModel):
+    """One step of a caller's path through the IVR (secrets already masked)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    node: str
+    at: float  # epoch seconds
+    keys: str = ""
+    result: str = ""
+
+
+class InteractionRecord(BaseModel):
+    """Everything known about one call, upserted by ``call_id`` (the Linkedid).
+
+    Fields left ``None`` do not overwrite what is already stored, so partial
+    updates from different moments of a call (IVR, queue, agent's note) merge.
+    """
+
+    call_id: str
+    channel: str = "phone"
+    direction: str = "inbound"
+    caller_number: str | None = None
+    caller_e164: str | None = None
+    customer_id: int | None = None
+    agent_login: str | None = None
+    queue: str | None = None
+    ivr_path: list[IvrStep] | None = None
+    arrived_at: datetime | None = None
+    queued_at: datetime | None = None
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    outcome: str | None = None  # answered, abandoned_in_ivr, abandoned_in_queue, no_agent, failed
+    disposition: str | None = None
+    notes: str | None = None

@@ -1,0 +1,176 @@
+"""AMI wire format: messages, an incremental parser and an encoder.
+
+An AMI message is a block of ``Key: value`` lines ended by ``\\r\\n`` and closed
+by an empty line.  Keys repeat (``ChanVariable``, ``Output``), values may be
+empty (``AccountCode: ``) and the server greets with a single banner line that
+is *not* followed by an empty line.  Bytes arrive in arbitrary TCP chunks, so a
+UTF-8 character may be split between two reads: the parser decodes with an
+incremental decoder and never drops such a character (a known panoramisk
+defect, see ``shared/notes/libraries.md``).
+
+The same code is used by our AMI adapter, the PBX simulator's AMI server and
+the trace tests, so the three can never disagree on framing.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+__all__ = ["AmiMessage", "AmiParser", "encode"]
+
+EOL = "\r\n"
+
+
+@dataclass(slots=True)
+class AmiMessage:
+    """One AMI message: ordered ``(key, value)`` pairs, keys may repeat.
+
+    ``msg["Event"]`` returns the first value of a key; ``msg.getall(key)``
+    returns every value in order.  Key lookup is case-sensitive on purpose:
+    Asterisk's casing is part of the shape the simulator must reproduce.
+    """
+
+    fields: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, *pairs: tuple[str, str], **kwargs: str) -> AmiMessage:
+        items = list(pairs) + list(kwargs.items())
+        return cls([(k, str(v)) for k, v in items])
+
+    def __getitem__(self, key: str) -> str:
+        for k, v in self.fields:
+            if k == key:
+                return v
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return any(k == key for k, _ in self.fields)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        for k, v in self.fields:
+            if k == key:
+                return v
+        return default
+
+    def getall(self, key: str) -> list[str]:
+        return [v for k, v in self.fields if k == key]
+
+    def add(self, key: str, value: object) -> AmiMessage:
+        self.fields.append((key, str(value)))
+        return self
+
+    def keys(self) -> list[str]:
+        return [k for k, _ in self.fields]
+
+    def as_dict(self) -> dict[str, str]:
+        """First value of every key (repeated keys collapse to the first)."""
+        out: dict[str, str] = {}
+        for k, v in self.fields:
+            out.setdefault(k, v)
+        return out
+
+    @property
+    def event(self) -> str | None:
+        return self.get("Event")
+
+    @property
+    def response(self) -> str | None:
+        return self.get("Response")
+
+    @property
+    def action_id(self) -> str | None:
+        return self.get("ActionID")
+
+    def variables(self) -> dict[str, str]:
+        """``ChanVariable`` values (also ``ChanVariable(<chan>)``) as a dict."""
+        out: dict[str, str] = {}
+        for k, v in self.fields:
+            if k == "ChanVariable" or k.startswith("ChanVariable("):
+                name, _, value = v.partition("=")
+                out[name] = value
+        return out
+
+    def encode(self) -> bytes:
+        return encode(self.fields)
+
+
+def encode(pairs: Iterable[tuple[str, str]]) -> bytes:
+    """Serialise pairs as one AMI message (each line ``\\r\\n``, blank line after).
+
+    Values containing CR or LF would break framing and let a caller inject
+    headers, so line breaks are replaced by spaces.
+    """
+    out = []
+    for k, v in pairs:
+        v = str(v).replace("\r", " ").replace("\n", " ")
+        out.append(f"{k}: {v}{EOL}")
+    out.append(EOL)
+    return "".join(out).encode("utf-8")
+
+
+class AmiParser:
+    """Incremental AMI parser: ``feed(bytes)`` yields complete messages.
+
+    With ``expect_banner=True`` (client side) the first line is taken as the
+    server banner and stored in :attr:`banner`.  Lines are accepted with
+    ``\\r\\n`` or a bare ``\\n``; a line without ``": "`` is kept with an empty
+    key-less value under the key ``""`` so nothing is silently lost.
+    """
+
+    def __init__(self, *, expect_banner: bool = False, max_message_bytes: int = 1 << 20) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._buffer = ""
+        self._current: list[tuple[str, str]] = []
+        self._size = 0
+        self._max = max_message_bytes
+        self.banner: str | None = None
+        self._want_banner = expect_banner
+
+    def feed(self, data: bytes) -> list[AmiMessage]:
+        return list(self._iter_feed(data))
+
+    def _iter_feed(self, data: bytes) -> Iterator[AmiMessage]:
+        self._buffer += self._decoder.decode(data)
+        while True:
+            nl = self._buffer.find("\n")
+            if nl < 0:
+                break
+            line = self._buffer[:nl]
+            self._buffer = self._buffer[nl + 1 :]
+            if line.endswith("\r"):
+                line = line[:-1]
+            if self._want_banner:
+                self._want_banner = False
+                self.banner = line
+                continue
+            if line == "":
+                if self._current:
+                    msg = AmiMessage(self._current)
+                    self._current = []
+                    self._size = 0
+                    yield msg
+                continue
+            key, sep, value = line.partition(":")
+            if sep:
+                if value.startswith(" "):
+                    value = value[1:]
+                self._current.append((key, value))
+            else:
+                self._current.append(("", line))
+            self._size += len(line)
+            if self._size > self._max:
+                # A peer that never ends a message must not grow our memory
+                # without bound: emit what we have as one message.
+                msg = AmiMessage(self._current)
+                self._current = []
+                self._size = 0
+                yield msg
+
+
+def parse_all(data: bytes, *, expect_banner: bool = False) -> tuple[str | None, list[AmiMessage]]:
+    """Parse a whole byte string (a trace file) into banner and messages."""
+    parser = AmiParser(expect_banner=expect_banner)
+    messages = parser.feed(data)
+    return parser.banner, messages
