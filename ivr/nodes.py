@@ -1,0 +1,169 @@
+"""The node types a menu file may use, validated with pydantic.
+
+Each node is one ``[nodes.<name>]`` table of a menu file with a ``type`` key.
+Adding a node type means: a model here (with :meth:`Node.references` naming
+the nodes it can lead to), an entry in :data:`NODE_TYPES` and a handler in
+:mod:`ivr.handlers`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "NODE_TYPES",
+    "GotoNode",
+    "HangupNode",
+    "IdentifyNode",
+    "MenuNode",
+    "Node",
+    "PlayNode",
+    "QueueNode",
+]
+
+DTMF_KEYS = "0123456789*#"
+_PROMPT = re.compile(r"[A-Za-z0-9_./-]+")
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _prompt(value: str) -> str:
+    # A prompt becomes an argument of STREAM FILE / GET DATA: a space or quote
+    # would split or break the AGI command line.
+    if not _PROMPT.fullmatch(value) or ".." in value or value.startswith("/"):
+        raise ValueError(f"{value!r} is not a sound file name (letters, digits, _ . / -, relative)")
+    return value
+
+
+def _dtmf(value: str) -> str:
+    if len(value) != 1 or value not in DTMF_KEYS:
+        raise ValueError(f"key {value!r} is not one DTMF key (0-9, *, #)")
+    return value
+
+
+def _menu_key(value: str) -> str:
+    _dtmf(value)
+    if value == "#":
+        # GET DATA treats '#' as the end of input and returns no digit: such a choice could never be taken.
+        raise ValueError("key '#' ends input in GET DATA and cannot be a menu choice")
+    return value
+
+
+def _name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a name (letters, digits, _ . -)")
+    return value
+
+
+Reference = tuple[tuple[str, ...], str]
+"""A node a node can lead to: ``(key path inside the node, target node name)``."""
+
+Prompt = Annotated[str, AfterValidator(_prompt)]
+MenuKey = Annotated[str, AfterValidator(_menu_key)]
+Name = Annotated[str, AfterValidator(_name)]
+
+
+class Node(BaseModel):
+    """Base of every node: strict types, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    #: True for nodes that wait for the caller; a loop must contain one.
+    waits_for_caller: ClassVar[bool] = False
+
+    def references(self) -> list[Reference]:
+        """Nodes of the same menu this node can lead to, as ``(key path, node)``."""
+        return []
+
+
+class PlayNode(Node):
+    """Play ``prompts`` in order, then continue at ``next``."""
+
+    type: Literal["play"] = "play"
+    prompts: list[Prompt] = Field(min_length=1)
+    next: str
+
+    def references(self) -> list[Reference]:
+        return [(("next",), self.next)]
+
+
+class IdentifyNode(Node):
+    """Look the caller ID up in the customer directory, then continue at ``next``."""
+
+    type: Literal["identify"] = "identify"
+    next: str
+
+    def references(self) -> list[Reference]:
+        return [(("next",), self.next)]
+
+
+class MenuNode(Node):
+    """Ask for one key; ``choices`` maps a key to the node it leads to.
+
+    An invalid key plays ``invalid_prompt``, silence for ``timeout_ms`` plays
+    ``timeout_prompt``, and the menu is asked again.  ``retries`` is how many
+    failed attempts (invalid or timeout, counted together) the caller gets:
+    after the ``retries``-th failure the call goes to ``fallback`` — or, when
+    the menu names none, straight to the menu file's ``agent_queue``.
+    """
+
+    waits_for_caller: ClassVar[bool] = True
+
+    type: Literal["menu"] = "menu"
+    prompt: Prompt
+    choices: dict[MenuKey, str] = Field(min_length=1)
+    timeout_ms: int = Field(5000, gt=0, le=120_000)
+    retries: int = Field(3, ge=1, le=10)
+    invalid_prompt: Prompt | None = None
+    timeout_prompt: Prompt | None = None
+    fallback: str | None = None
+
+    def references(self) -> list[Reference]:
+        refs: list[Reference] = [(("choices", key), target) for key, target in self.choices.items()]
+        if self.fallback is not None:
+            refs.append((("fallback",), self.fallback))
+        return refs
+
+
+class QueueNode(Node):
+    """End the IVR: the call is routed to ACD queue ``queue``."""
+
+    type: Literal["queue"] = "queue"
+    queue: Name
+
+
+class HangupNode(Node):
+    """End the IVR and the call, after an optional goodbye ``prompt``."""
+
+    type: Literal["hangup"] = "hangup"
+    prompt: Prompt | None = None
+
+
+class GotoNode(Node):
+    """Jump to node ``next`` of this menu, or to the entry node of ``menu``."""
+
+    type: Literal["goto"] = "goto"
+    next: str | None = None
+    menu: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> GotoNode:
+        if (self.next is None) == (self.menu is None):
+            raise ValueError("a goto needs exactly one of 'next' (a node) or 'menu' (another menu)")
+        return self
+
+    def references(self) -> list[Reference]:
+        return [] if self.next is None else [(("next",), self.next)]
+
+
+#: ``type`` value → model; the loader refuses any other type.
+NODE_TYPES: dict[str, type[Node]] = {
+    "play": PlayNode,
+    "identify": IdentifyNode,
+    "menu": MenuNode,
+    "queue": QueueNode,
+    "hangup": HangupNode,
+    "goto": GotoNode,
+}
