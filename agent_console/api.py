@@ -1,0 +1,208 @@
+"""The console's JSON API under ``/api`` (bearer-token authenticated)."""
+
+# No ``from __future__ import annotations``: FastAPI must see the route
+# signatures' dependency aliases, which are local to build_router.
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from agent_console.hub import Hub
+from agent_console.ports import AgentControl, Authenticator, NoteWriter
+from agent_console.schemas import (
+    AgentInfo,
+    AgentStatus,
+    Dispositions,
+    Health,
+    LoginRequest,
+    NoteRequest,
+    NoteSaved,
+    SessionInfo,
+    StateRequest,
+)
+from agent_console.sessions import Session, SessionStore
+from agent_console.ws import CLOSE_UNAUTHORIZED
+
+__all__ = ["ConsoleServices", "build_router"]
+
+log = logging.getLogger(__name__)
+
+_bearer = HTTPBearer(auto_error=False, description="The token returned by POST /api/login")
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleServices:
+    authenticator: Authenticator
+    control: AgentControl
+    notes: NoteWriter
+    sessions: SessionStore
+    hub: Hub
+    dispositions: Sequence[str]
+
+
+def _message(exc: BaseException, default: str) -> str:
+    """A human message from an exception raised by a port (KeyError quotes its arg)."""
+    if exc.args and isinstance(exc.args[0], str) and exc.args[0].strip():
+        return exc.args[0]
+    return default
+
+
+def build_router(services: ConsoleServices) -> APIRouter:
+    """All ``/api`` routes, bound to ``services``."""
+    router = APIRouter(prefix="/api")
+    sessions = services.sessions
+
+    def bearer_token(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> str:
+        if credentials is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first", headers=_UNAUTHORIZED)
+        return credentials.credentials
+
+    def current_session(token: Annotated[str, Depends(bearer_token)]) -> Session:
+        session = sessions.get(token)
+        if session is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "session expired or unknown; log in again",
+                headers=_UNAUTHORIZED,
+            )
+        return session
+
+    Token = Annotated[str, Depends(bearer_token)]
+    CurrentSession = Annotated[Session, Depends(current_session)]
+
+    def session_info(session: Session, token: str | None = None) -> SessionInfo:
+        return SessionInfo(token=token, expires_at=sessions.expires_at(session), agent=session.agent)
+
+    @router.post(
+        "/login",
+        response_model=SessionInfo,
+        responses={401: {"description": "Wrong login or password"}},
+        summary="Log in and get a bearer token",
+    )
+    async def login(body: LoginRequest) -> SessionInfo:
+        identity = await services.authenticator.authenticate(body.login, body.password)
+        if identity is None:
+            log.info("console.login_failed", extra={"login": body.login})
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong login or password")
+        agent = AgentInfo(login=identity.login, name=identity.name, role=identity.role)
+        token, session = sessions.create(agent)
+        log.info("console.login", extra={"login": agent.login, "role": agent.role})
+        return session_info(session, token)
+
+    @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End the session")
+    async def logout(token: Token) -> Response:
+        session = sessions.revoke(token)
+        if session is not None:
+            closed = services.hub.close_session(session.key, CLOSE_UNAUTHORIZED, "logged out")
+            log.info("console.logout", extra={"login": session.agent.login, "sockets": closed})
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @router.get("/me", response_model=SessionInfo, summary="Who is logged in")
+    async def me(session: CurrentSession) -> SessionInfo:
+        return session_info(session)
+
+    @router.post("/session/renew", response_model=SessionInfo, summary="Extend the session")
+    async def renew(token: Token) -> SessionInfo:
+        session = sessions.renew(token)
+        if session is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "session expired or unknown; log in again",
+                headers=_UNAUTHORIZED,
+            )
+        return session_info(session, token)
+
+    @router.get(
+        "/agent/state",
+        response_model=AgentStatus,
+        responses={404: {"description": "Not an ACD agent"}},
+        summary="The agent's current state",
+    )
+    async def get_state(session: CurrentSession) -> AgentStatus:
+        try:
+            return services.control.status(session.agent.login)
+        except LookupError as exc:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, _message(exc, f"{session.agent.login} is not an ACD agent")
+            ) from None
+
+    @router.post(
+        "/agent/state",
+        response_model=AgentStatus,
+        responses={
+            400: {"description": "Transition not allowed now"},
+            404: {"description": "Not an ACD agent"},
+        },
+        summary="Go ready, pause or log out of the queues",
+    )
+    async def set_state(body: StateRequest, session: CurrentSession) -> AgentStatus:
+        login = session.agent.login
+        try:
+            result = await services.control.set_state(login, body.state, body.reason)
+        except LookupError as exc:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, _message(exc, f"{login} is not an ACD agent")
+            ) from None
+        except ValueError as exc:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, _message(exc, f"cannot go {body.state} now")
+            ) from None
+        log.info("console.state", extra={"login": login, "state": result.state, "reason": result.reason})
+        return result
+
+    @router.post(
+        "/calls/{call_id}/note",
+        response_model=NoteSaved,
+        responses={
+            403: {"description": "The call was not offered to this agent"},
+            404: {"description": "Unknown call"},
+        },
+        summary="Save the agent's note and disposition for a call",
+    )
+    async def save_note(
+        call_id: Annotated[str, Path(min_length=1, max_length=128)],
+        body: NoteRequest,
+        session: CurrentSession,
+    ) -> NoteSaved:
+        login = session.agent.login
+        if body.disposition is not None and body.disposition not in services.dispositions:
+            raise HTTPException(
+                422,
+                f"unknown disposition; choose one of: {', '.join(services.dispositions)}",
+            )
+        if not session.is_observer and not services.hub.was_offered(login, call_id):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this call was not offered to you")
+        try:
+            await services.notes.save_note(
+                call_id, agent_login=login, notes=body.notes, disposition=body.disposition
+            )
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, _message(exc, "unknown call")) from None
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, _message(exc, "note refused")) from None
+        except Exception:
+            log.exception("console.note_failed", extra={"call_id": call_id, "login": login})
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "the note could not be saved; try again"
+            ) from None
+        log.info(
+            "console.note_saved", extra={"call_id": call_id, "login": login, "disposition": body.disposition}
+        )
+        return NoteSaved(call_id=call_id, disposition=body.disposition)
+
+    @router.get("/dispositions", response_model=Dispositions, summary="Dispositions an agent may choose")
+    async def dispositions(_: CurrentSession) -> Dispositions:
+        return Dispositions(dispositions=list(services.dispositions))
+
+    @router.get("/health", response_model=Health, summary="Liveness")
+    async def health() -> Health:
+        return Health()
+
+    return router

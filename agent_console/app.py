@@ -1,0 +1,180 @@
+"""The console gateway as one FastAPI application.
+
+One port serves the agent page (``/``, ``/static/*``), the JSON API
+(``/api/*``, described at ``/openapi.json``) and the live websocket
+(``/ws``).  A background task started in the lifespan consumes the bus and
+hands every event to the :class:`~agent_console.hub.Hub`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from acd.events import EventSource
+from agent_console.api import ConsoleServices, build_router
+from agent_console.hub import Hub
+from agent_console.ports import AgentControl, Authenticator, NoteWriter
+from agent_console.sessions import SessionStore
+from agent_console.ws import SocketGateway
+
+__all__ = ["DEFAULT_DISPOSITIONS", "STATIC_DIR", "consume_events", "create_app"]
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+DEFAULT_DISPOSITIONS: tuple[str, ...] = ("resolved", "follow-up", "complaint", "sale", "wrong-number")
+
+_PAGE_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+]
+_COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
+def create_app(
+    *,
+    authenticator: Authenticator,
+    control: AgentControl,
+    notes: NoteWriter,
+    events: EventSource,
+    session_ttl: float = 8 * 3600,
+    dispositions: Sequence[str] = DEFAULT_DISPOSITIONS,
+    queue_size: int = 256,
+    auth_timeout: float = 10.0,
+) -> FastAPI:
+    """Build the console gateway.
+
+    ``queue_size`` bounds each websocket's outbox: a client that falls that
+    many messages behind is disconnected (1013) and resyncs on reconnect.
+    ``auth_timeout`` is how long a new websocket may take to send its token.
+    """
+    if not dispositions or any(not d.strip() for d in dispositions):
+        raise ValueError("dispositions must be a non-empty list of non-blank names")
+    if queue_size < 8:
+        raise ValueError("queue_size must be at least 8")
+    sessions = SessionStore(session_ttl)
+    hub = Hub(max_pending_pops=min(20, queue_size // 4))
+    services = ConsoleServices(
+        authenticator=authenticator,
+        control=control,
+        notes=notes,
+        sessions=sessions,
+        hub=hub,
+        dispositions=tuple(dispositions),
+    )
+    gateway = SocketGateway(
+        sessions=sessions, hub=hub, control=control, queue_size=queue_size, auth_timeout=auth_timeout
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        consumer = asyncio.create_task(consume_events(events, hub), name="console-events")
+        try:
+            yield
+        finally:
+            consumer.cancel()
+            await asyncio.gather(consumer, return_exceptions=True)
+
+    app = FastAPI(
+        title="bankcti agent console",
+        summary="Screen-pop, agent state and call notes for contact-center agents",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    app.state.sessions = sessions
+    app.include_router(build_router(services))
+    app.add_api_websocket_route("/ws", gateway.handle, name="live")
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(_SecurityHeaders)
+    return app
+
+
+async def consume_events(
+    events: EventSource, hub: Hub, *, min_delay: float = 0.5, max_delay: float = 10.0
+) -> None:
+    """Feed ``hub`` from ``events`` until cancelled, resubscribing on failure.
+
+    A broken subscription (bus down, iterator ended) is retried with a
+    doubling delay; a single event the hub cannot route is logged and skipped.
+    """
+    delay = min_delay
+    while True:
+        stream = events.subscribe()
+        try:
+            async for event in stream:
+                delay = min_delay
+                try:
+                    hub.dispatch(event)
+                except Exception:
+                    log.exception(
+                        "console.dispatch_failed", extra={"event_type": getattr(event, "type", "?")}
+                    )
+                # Let the socket writers run between events, so a burst from
+                # the bus does not pile up in every outbox at once.
+                await asyncio.sleep(0)
+            log.warning("console.events_ended", extra={"retry_in": delay})
+        except Exception as exc:
+            log.warning("console.events_failed", extra={"error": repr(exc), "retry_in": delay})
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_delay)
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI's default echoes the rejected input, which may be a password.
+    errors: list[dict[str, Any]] = []
+    messages: list[str] = []
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ())]
+        msg = str(error.get("msg", "")).removeprefix("Value error, ")
+        errors.append({"loc": loc, "msg": msg, "type": str(error.get("type", ""))})
+        where = ".".join(p for p in loc if p != "body")
+        messages.append(f"{where}: {msg}" if where else msg)
+    detail = "; ".join(messages) or "invalid request"
+    return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
+
+
+class _SecurityHeaders:
+    """Adds no-sniff/no-referrer everywhere, a strict CSP on the page, no-store on the API."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        extra = list(_COMMON_HEADERS)
+        if path == "/" or path.startswith("/static/"):
+            extra += _PAGE_HEADERS
+        elif path.startswith("/api/"):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self._app(scope, receive, send_with_headers)

@@ -1,0 +1,96 @@
+"""Bodies of the console's JSON API and of its websocket ``hello``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "AgentInfo",
+    "AgentState",
+    "AgentStatus",
+    "Dispositions",
+    "Health",
+    "LoginRequest",
+    "NoteRequest",
+    "NoteSaved",
+    "RequestableState",
+    "SessionInfo",
+    "StateRequest",
+]
+
+AgentState = Literal["logged_out", "available", "ringing", "on_call", "wrap_up", "paused"]
+RequestableState = Literal["available", "paused", "logged_out"]
+
+
+class AgentStatus(BaseModel):
+    """Where an agent stands in the ACD, as the console shows it."""
+
+    login: str
+    state: AgentState
+    reason: str | None = None  # pause reason
+    since: float  # epoch seconds of the last state change
+    call_id: str | None = None  # the call being offered, handled or wrapped up
+
+
+class AgentInfo(BaseModel):
+    login: str
+    name: str
+    role: str
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    login: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class SessionInfo(BaseModel):
+    """A session as the browser sees it (``token`` only on login and renew)."""
+
+    token: str | None = None
+    expires_at: float  # epoch seconds
+    agent: AgentInfo
+
+
+class StateRequest(BaseModel):
+    state: RequestableState
+    reason: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _pause_needs_reason(self) -> StateRequest:
+        if self.reason is not None:
+            self.reason = self.reason.strip() or None
+        if self.state == "paused" and self.reason is None:
+            raise ValueError("a pause needs a reason")
+        if self.state != "paused":
+            self.reason = None
+        return self
+
+
+class NoteRequest(BaseModel):
+    notes: str | None = Field(default=None, max_length=4000)
+    disposition: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> NoteRequest:
+        if self.notes is not None:
+            self.notes = self.notes.strip() or None
+        if self.notes is None and self.disposition is None:
+            raise ValueError("give notes, a disposition or both")
+        return self
+
+
+class NoteSaved(BaseModel):
+    call_id: str
+    disposition: str | None
+
+
+class Dispositions(BaseModel):
+    dispositions: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
