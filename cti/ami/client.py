@@ -1,0 +1,385 @@
+"""AMI client: one supervised connection to Asterisk's manager interface.
+
+:class:`AmiClient` logs in, keeps the link alive and hides panoramisk (see
+:mod:`cti.ami.protocol`) behind a small typed API::
+
+    client = AmiClient(host="127.0.0.1", port=5038, username="cti", secret="…")
+    client.on_event(tracker_feed)              # every event, in order
+    client.on_connection(resync)               # True after each (re)login
+    await client.connect()                     # AmiLoginError on bad credentials
+    await client.originate("Local/s@ivr-in", context="caller", exten="wait")
+    await client.close()
+
+Liveness: every ``ping_interval`` seconds a ``Ping`` must be answered within
+``ping_timeout``, or the connection is aborted — a PBX that stopped reading
+(overload, deadlock) otherwise still looks connected.  After a loss the
+client reconnects with exponential back-off, logs in again, re-applies the
+server-side event filters and then calls the ``on_connection(True)``
+callbacks so their owners can resynchronise.  Actions in flight when the
+link drops fail with :class:`AmiConnectionError`; they are never replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Sequence
+from typing import cast
+
+from cti.ami.backoff import Backoff
+from cti.ami.commands import AmiCommands, FieldValue, field_pairs
+from cti.ami.correlator import ActionCorrelator
+from cti.ami.dispatch import ConnectionCallback, EventCallback, EventDispatcher
+from cti.ami.errors import (
+    AmiActionError,
+    AmiConnectionError,
+    AmiError,
+    AmiLoginError,
+    AmiTimeoutError,
+)
+from cti.ami.message import AmiMessage
+from cti.ami.protocol import AmiLink, open_link
+
+__all__ = [
+    "AmiActionError",
+    "AmiClient",
+    "AmiConnectionError",
+    "AmiError",
+    "AmiLoginError",
+    "AmiTimeoutError",
+]
+
+log = logging.getLogger(__name__)
+
+STABLE_AFTER = 10.0  # seconds up before a loss restarts the back-off at its minimum
+
+
+class AmiClient(AmiCommands):
+    """A supervised AMI connection with ordered event delivery.
+
+    ``events=False`` logs in with ``Events: off`` (actions only).  The events
+    named in ``exclude_events`` are filtered by Asterisk (``Action: Filter``)
+    and, in case the server refuses the filter, dropped by the client too.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        ping_interval: float = 5.0,
+        ping_timeout: float = 3.0,
+        reconnect_min: float = 0.5,
+        reconnect_max: float = 30.0,
+        action_timeout: float = 10.0,
+        events: bool = True,
+        exclude_events: Sequence[str] = ("VarSet", "Newexten", "DeviceStateChange"),
+    ) -> None:
+        for name, value in (
+            ("ping_interval", ping_interval),
+            ("ping_timeout", ping_timeout),
+            ("action_timeout", action_timeout),
+        ):
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        self.host = host
+        self.port = port
+        self.username = username
+        self._secret = secret
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._action_timeout = action_timeout
+        self._events = events
+        self._exclude = tuple(exclude_events)
+        self._excluded = frozenset(name.lower() for name in exclude_events)
+        self._backoff = Backoff(reconnect_min, reconnect_max)
+        self._dispatcher = EventDispatcher()
+        self._correlator = ActionCorrelator()
+        self._link: AmiLink | None = None
+        self._connected = False
+        self._closing = False
+        self._connected_since = 0.0
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._watchdog_task: asyncio.Task[None] | None = None
+        self._ids = itertools.count(1)
+        self.last_ping_rtt: float | None = None
+
+    # -- state and subscriptions -------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True between a successful login and the loss of that connection."""
+        return self._connected
+
+    @property
+    def banner(self) -> str | None:
+        """The current server's greeting (``"Asterisk Call Manager/11.0.0"``)."""
+        return self._link.banner if self._link is not None else None
+
+    @property
+    def event_backlog(self) -> int:
+        """Events received but not yet delivered to the callbacks."""
+        return self._dispatcher.backlog
+
+    def on_event(self, callback: EventCallback, event: str = "*") -> None:
+        """Deliver events whose name matches ``event`` (shell pattern, any case).
+
+        Callbacks run one at a time in arrival order; a coroutine callback is
+        awaited before the next event is delivered.  A callback that raises is
+        logged and does not stop the delivery.
+        """
+        self._dispatcher.subscribe(callback, event)
+
+    def on_connection(self, callback: ConnectionCallback) -> None:
+        """Call ``callback(True)`` after each login, ``callback(False)`` after each loss.
+
+        Delivered in order with the events.  Not called by :meth:`close`.
+        """
+        self._dispatcher.on_connection(callback)
+
+    # -- connection lifecycle ----------------------------------------------------
+
+    async def connect(self, *, retry: bool = False) -> None:
+        """Connect and log in; return once actions can be sent.
+
+        Raises :class:`AmiLoginError` if Asterisk refuses the credentials
+        (never retried: bad credentials stay bad) and, unless ``retry`` is
+        true, :class:`AmiConnectionError`/:class:`AmiTimeoutError` if the PBX
+        cannot be reached.  With ``retry=True`` unreachable PBXs are retried
+        with back-off until the login succeeds.
+        """
+        if self._connected:
+            return
+        if self._reconnect_task is not None and not self._reconnect_task.done():
+            await asyncio.shield(self._reconnect_task)
+            return
+        self._closing = False
+        self._dispatcher.start()
+        while True:
+            try:
+                await self._establish()
+                self._backoff.reset()
+                return
+            except AmiLoginError:
+                raise
+            except AmiError as exc:
+                if not retry or self._closing:
+                    raise
+                delay = self._backoff.next()
+                log.warning("ami.connect_failed", extra={"error": str(exc), "delay": delay})
+                await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        """Log off and close; cancels any scheduled reconnect.  Idempotent."""
+        self._closing = True
+        task, self._reconnect_task = self._reconnect_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._stop_watchdog()
+        link = self._link
+        if link is not None and self._connected:
+            try:
+                await self._request(link, "Logoff", [], limit=min(self._action_timeout, 1.0))
+            except AmiError:
+                pass  # the server may have gone already; we are closing anyway
+        self._connected = False
+        self._link = None
+        if link is not None:
+            link.close()
+        self._correlator.fail_all("client closed")
+        await self._dispatcher.stop()
+        log.info("ami.closed", extra={"host": self.host, "port": self.port})
+
+    async def _establish(self) -> None:
+        self._raise_if_closing()
+        try:
+            link = await open_link(self.host, self.port, self, limit=self._action_timeout)
+        except (OSError, TimeoutError) as exc:
+            reason = str(exc) or "timeout"
+            raise AmiConnectionError(f"cannot connect to AMI at {self.host}:{self.port}: {reason}") from exc
+        if self._closing:  # close() ran while the connection was being opened
+            link.close()
+            self._raise_if_closing()
+        self._link = link
+        try:
+            await self._login(link)
+            if self._events:
+                await self._apply_filters(link)
+        except BaseException:
+            if self._link is link:
+                self._link = None
+                self._correlator.fail_all("login abandoned")
+            link.close()
+            raise
+        self._connected = True
+        self._connected_since = asyncio.get_running_loop().time()
+        self._watchdog_task = asyncio.get_running_loop().create_task(self._watchdog(link), name="ami-ping")
+        log.info("ami.connected", extra={"host": self.host, "port": self.port, "server": link.banner})
+        self._dispatcher.post_connection(True)
+
+    def _raise_if_closing(self) -> None:
+        if self._closing:
+            raise AmiConnectionError(f"AMI client for {self.host}:{self.port} was closed")
+
+    async def _login(self, link: AmiLink) -> None:
+        fields = [
+            ("Username", self.username),
+            ("Secret", self._secret),
+            ("Events", "on" if self._events else "off"),
+        ]
+        try:
+            await self._request(link, "Login", fields)
+        except AmiActionError as exc:
+            log.error("ami.login_refused", extra={"host": self.host, "username": self.username})
+            raise AmiLoginError(
+                f"AMI login to {self.host}:{self.port} as {self.username!r} refused: {exc.message}"
+            ) from None
+        except AmiConnectionError as exc:
+            raise AmiConnectionError(
+                f"AMI at {self.host}:{self.port} closed the connection during login"
+            ) from exc
+
+    async def _apply_filters(self, link: AmiLink) -> None:
+        for event in self._exclude:
+            criteria = f"action(exclude),name({event})"
+            try:
+                await self._request(link, "Filter", [("Operation", "Add"), ("MatchCriteria", criteria)])
+            except AmiActionError as exc:
+                # Filter needs the "system" write permission; the client-side
+                # filter still keeps these events away from the callbacks.
+                log.warning("ami.filter_refused", extra={"event": event, "error": exc.message})
+
+    async def _reconnect(self) -> None:
+        attempt = 0
+        while not self._closing:
+            attempt += 1
+            delay = self._backoff.next()
+            log.info("ami.reconnect_scheduled", extra={"attempt": attempt, "delay": delay})
+            await asyncio.sleep(delay)
+            try:
+                await self._establish()
+            except AmiLoginError as exc:
+                log.error("ami.reconnect_refused", extra={"attempt": attempt, "error": str(exc)})
+            except AmiError as exc:
+                log.warning("ami.reconnect_failed", extra={"attempt": attempt, "error": str(exc)})
+            else:
+                log.info("ami.reconnected", extra={"attempt": attempt})
+                return
+
+    async def _watchdog(self, link: AmiLink) -> None:
+        while True:
+            await asyncio.sleep(self._ping_interval)
+            if link is not self._link:
+                return
+            try:
+                await self._ping(link, self._ping_timeout)
+            except AmiTimeoutError:
+                log.warning("ami.ping_timeout", extra={"host": self.host, "timeout": self._ping_timeout})
+                link.abort()
+                return
+            except AmiConnectionError:
+                return
+            except AmiActionError:
+                continue  # an error answer still proves the peer is alive
+
+    def _stop_watchdog(self) -> None:
+        task, self._watchdog_task = self._watchdog_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    # -- LinkOwner: called by the protocol ---------------------------------------
+
+    def link_message(self, link: AmiLink, message: AmiMessage) -> None:
+        if link is not self._link or self._correlator.handle(message):
+            return
+        name = message.event
+        if name is None:
+            log.debug("ami.unsolicited_response", extra={"action_id": message.action_id})
+        elif name.lower() not in self._excluded:
+            self._dispatcher.post_event(message)
+
+    def link_lost(self, link: AmiLink, exc: Exception | None) -> None:
+        if link is not self._link:
+            return
+        self._link = None
+        self._correlator.fail_all("connection lost")
+        self._stop_watchdog()
+        was_connected, self._connected = self._connected, False
+        if not was_connected or self._closing:
+            return
+        uptime = asyncio.get_running_loop().time() - self._connected_since
+        if uptime >= STABLE_AFTER:
+            self._backoff.reset()
+        log.warning(
+            "ami.disconnected",
+            extra={"host": self.host, "port": self.port, "uptime": round(uptime, 3), "error": str(exc or "")},
+        )
+        self._dispatcher.post_connection(False)
+        self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(), name="ami-reconnect")
+
+    # -- actions -------------------------------------------------------------------
+
+    async def _send(
+        self,
+        link: AmiLink,
+        action: str,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        as_list: bool,
+        limit: float | None,
+    ) -> AmiMessage | list[AmiMessage]:
+        action_id = f"{action.lower()}-{next(self._ids)}"
+        future = self._correlator.expect(action_id, action, as_list=as_list)
+        link.send_message([("Action", action), ("ActionID", action_id), *pairs])
+        log.debug("ami.action", extra={"action": action, "action_id": action_id})
+        limit = self._action_timeout if limit is None else limit
+        try:
+            async with asyncio.timeout(limit):
+                return await future
+        except TimeoutError:
+            raise AmiTimeoutError(f"AMI action {action} got no response within {limit} s") from None
+        finally:
+            self._correlator.discard(action_id)
+
+    async def _request(
+        self, link: AmiLink, action: str, pairs: Sequence[tuple[str, str]], *, limit: float | None = None
+    ) -> AmiMessage:
+        return cast(AmiMessage, await self._send(link, action, pairs, as_list=False, limit=limit))
+
+    def _live_link(self) -> AmiLink:
+        if not self._connected or self._link is None:
+            raise AmiConnectionError(f"AMI at {self.host}:{self.port} is not connected")
+        return self._link
+
+    async def action(self, action: str, **fields: FieldValue) -> AmiMessage:
+        """Send one action and return its response.
+
+        A sequence value repeats the key (``Variable=["A=1", "B=2"]``).  Raises
+        :class:`AmiActionError` on ``Response: Error``, :class:`AmiTimeoutError`
+        after ``action_timeout``, :class:`AmiConnectionError` when not connected.
+        """
+        return await self._request(self._live_link(), action, field_pairs(fields))
+
+    async def action_list(self, action: str, **fields: FieldValue) -> list[AmiMessage]:
+        """Send a list action and return its items (without the ``…Complete`` event)."""
+        link = self._live_link()
+        result = await self._send(link, action, field_pairs(fields), as_list=True, limit=None)
+        return cast(list[AmiMessage], result)
+
+    async def _originate(self, pairs: Sequence[tuple[str, str]]) -> AmiMessage:
+        return await self._request(self._live_link(), "Originate", pairs)
+
+    async def ping(self) -> float:
+        """Round-trip time of one ``Ping``, in seconds."""
+        return await self._ping(self._live_link(), None)
+
+    async def _ping(self, link: AmiLink, limit: float | None) -> float:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await self._request(link, "Ping", [], limit=limit)
+        self.last_ping_rtt = loop.time() - started
+        return self.last_ping_rtt
