@@ -1,0 +1,34 @@
+"""PBX simulator: an asyncio stand-in for Asterisk 22 at the protocol level.
+
+It speaks AMI as a server (``Asterisk Call Manager/11.0.0``: login, actions,
+filters, event fan-out) and FastAGI as a client (``res_agi``), runs a
+Python-coded dialplan mirroring the lab's ``extensions.conf`` (``ivr-in``,
+``caller``, ``agents``) plus the product's ``bankcti-inbound`` context, and
+emits the same events, in the same order and with the same keys, as the real
+traces in ``shared/asterisk-traces``.  Used by the demo, the tests and
+``bankcti bench``.
+
+* :class:`PbxSimulator` — start/close, :meth:`~PbxSimulator.place_call`,
+  :meth:`~PbxSimulator.add_phone`, AMI test controls.
+* :class:`SimulatorConfig`, :class:`AgentPhone`, :class:`CallerScript` —
+  configuration and scripted behaviour.
+* :class:`SimulatedCall`, :class:`CallResult` — one inbound call and its outcome.
+* :class:`CallGenerator` — steady-rate load.
+"""
+
+from cti.simulator.channels import Channel, ChannelState
+from cti.simulator.config import AgentPhone, CallerScript, CallResult, SimulatorConfig
+from cti.simulator.scripts import CallGenerator, SimulatedCall
+from cti.simulator.simulator import PbxSimulator
+
+__all__ = [
+    "AgentPhone",
+    "CallGenerator",
+    "CallResult",
+    "CallerScript",
+    "Channel",
+    "ChannelState",
+    "PbxSimulator",
+    "SimulatedCall",
+    "SimulatorConfig",
+]

@@ -1,0 +1,104 @@
+"""The public facade: :class:`PbxSimulator`, an Asterisk 22 stand-in over TCP.
+
+It listens for AMI clients (like Asterisk's ``manager.conf`` listener) and,
+for each ``AGI()`` in its dialplan, connects to the service's FastAGI server
+like ``res_agi``.  Calls come from AMI ``Originate`` (the lab's way, see
+``shared/asterisk-traces``) or from :meth:`PbxSimulator.place_call` (an
+inbound trunk call into ``bankcti-inbound``).
+
+Example::
+
+    sim = PbxSimulator(SimulatorConfig(agi_port=agi.port, speed=50))
+    await sim.start()
+    sim.add_phone(AgentPhone("PJSIP/1001", answer_after=1, talk_seconds=5))
+    call = await sim.place_call(CallerScript("+8613800000001", keys=["1"]))
+    result = await call.wait_finished(timeout=10)
+    await sim.close()
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cti.simulator.ami_server import AmiServer
+from cti.simulator.channels import Channel
+from cti.simulator.config import AgentPhone, CallerScript, SimulatorConfig
+from cti.simulator.core import Pbx
+from cti.simulator.dialplan import Dialplan
+from cti.simulator.scripts import SimulatedCall, place_inbound_call
+
+__all__ = ["PbxSimulator"]
+
+log = logging.getLogger(__name__)
+
+
+class PbxSimulator:
+    """A simulated Asterisk: AMI server, dialplan, FastAGI client, phones, callers."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.pbx = Pbx(self.config)
+        self.dialplan = Dialplan(self.pbx)
+        self.ami = AmiServer(self.pbx)
+        self._started = False
+
+    async def start(self) -> None:
+        """Start listening for AMI clients."""
+        await self.ami.start()
+        self._started = True
+        log.info("sim.started", extra={"ami_port": self.ami_port, "agi_port": self.config.agi_port})
+
+    @property
+    def ami_port(self) -> int:
+        """The bound AMI port (useful with ``ami_port=0``)."""
+        return self.ami.port
+
+    async def close(self) -> None:
+        """Stop everything: AMI connections, calls, AGI sessions."""
+        await self.ami.close()
+        await self.pbx.cancel_tasks()
+        self._started = False
+        log.info("sim.closed")
+
+    async def __aenter__(self) -> PbxSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def add_phone(self, phone: AgentPhone) -> None:
+        """Register (or replace) the phone answering calls to ``phone.device``."""
+        self.pbx.phones[phone.device] = phone
+
+    def remove_phone(self, device: str) -> None:
+        self.pbx.phones.pop(device, None)
+
+    async def place_call(self, script: CallerScript, *, context: str = "bankcti-inbound") -> SimulatedCall:
+        """A customer calls: a ``PJSIP/trunk-<seq>`` channel runs *context*.
+
+        The extension is the dialed number (``script.dnid``) when *context*
+        has it, else ``s`` (``ivr-in``); :exc:`ValueError` if neither exists.
+        """
+        exten = script.dnid or "s"
+        if not self.dialplan.has_extension(context, exten):
+            exten = "s"
+            if not self.dialplan.has_extension(context, exten):
+                raise ValueError(f"no extension {script.dnid!r} or 's' in context {context!r}")
+        return place_inbound_call(self.pbx, script, context, exten)
+
+    def channels(self) -> list[Channel]:
+        """The live channels (snapshots of the simulator's state)."""
+        return list(self.pbx.registry)
+
+    def set_global(self, name: str, value: str) -> None:
+        """Set a dialplan global (like AMI ``Setvar`` without a channel)."""
+        self.pbx.set_var(None, name, value)
+
+    async def drop_ami_clients(self) -> None:
+        """Close every AMI connection (reconnect tests)."""
+        await self.ami.drop_clients()
+
+    def set_ami_frozen(self, frozen: bool) -> None:
+        """Stop answering actions (Ping included) and sending events; sockets stay open."""
+        self.ami.frozen = frozen
