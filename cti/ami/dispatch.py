@@ -84,8 +84,14 @@ class EventDispatcher:
             self._queue.get_nowait()
 
     async def _run(self) -> None:
+        delivered = 0
         while True:
             item = await self._queue.get()
+            delivered += 1
+            if delivered % 64 == 0:
+                # Queue.get() does not yield while items are queued: give the
+                # rest of the service a turn during a burst of events.
+                await asyncio.sleep(0)
             if isinstance(item, bool):
                 for connection_callback in list(self._connection_callbacks):
                     await self._call(connection_callback, item, "connection")

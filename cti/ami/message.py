@@ -132,13 +132,11 @@ class AmiParser:
         return list(self._iter_feed(data))
 
     def _iter_feed(self, data: bytes) -> Iterator[AmiMessage]:
-        self._buffer += self._decoder.decode(data)
-        while True:
-            nl = self._buffer.find("\n")
-            if nl < 0:
-                break
-            line = self._buffer[:nl]
-            self._buffer = self._buffer[nl + 1 :]
+        # One split per chunk: slicing the buffer line by line would be
+        # quadratic in the chunk size, and a busy Asterisk sends large chunks.
+        lines = (self._buffer + self._decoder.decode(data)).split("\n")
+        self._buffer = lines.pop()
+        for line in lines:
             if line.endswith("\r"):
                 line = line[:-1]
             if self._want_banner:
@@ -167,6 +165,10 @@ class AmiParser:
                 self._current = []
                 self._size = 0
                 yield msg
+        if len(self._buffer) > self._max:
+            # Same for a line that never ends.
+            self._current.append(("", self._buffer))
+            self._buffer = ""
 
 
 def parse_all(data: bytes, *, expect_banner: bool = False) -> tuple[str | None, list[AmiMessage]]:
