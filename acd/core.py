@@ -148,8 +148,12 @@ class Acd:
 
     # -- calls ----------------------------------------------------------------
 
-    async def enqueue(self, call: QueuedCall) -> Ticket:
+    async def enqueue(self, call: QueuedCall, *, on_offer: Callable[[Offer], None] | None = None) -> Ticket:
         """Queue ``call``; the returned :class:`Ticket` resolves when an agent is reserved.
+
+        ``on_offer`` is called synchronously each time an agent is reserved
+        for the call (again after a no-answer), before this coroutine returns
+        if an agent is free at once.
 
         Raises :class:`UnknownQueue` for a queue never added and
         :class:`ValueError` when the call is already in the ACD.
@@ -160,7 +164,7 @@ class Acd:
             raise ValueError(f"call {call.call_id} is already in the ACD")
         if call.enqueued_at is None:
             call = replace(call, enqueued_at=self._clock())
-        ticket = Ticket(call, self._position)
+        ticket = Ticket(call, self._position, on_offer)
         self._calls[call.call_id] = _Call(call, ticket)
         self._queues[call.queue].push(call)
         self._outbox.append(

@@ -39,11 +39,17 @@ class Ticket:
             await acd.offer_failed(call.call_id)
     """
 
-    def __init__(self, call: QueuedCall, position: Callable[[str], int | None]) -> None:
+    def __init__(
+        self,
+        call: QueuedCall,
+        position: Callable[[str], int | None],
+        on_offer: Callable[[Offer], None] | None = None,
+    ) -> None:
         self._call = call
         self._position = position
         self._offer: asyncio.Future[Offer] = asyncio.get_running_loop().create_future()
         self._attempts = 0
+        self._on_offer = on_offer
 
     @property
     def call(self) -> QueuedCall:
@@ -79,6 +85,10 @@ class Ticket:
             self._offer = asyncio.get_running_loop().create_future()
         self._attempts += 1
         self._offer.set_result(offer)
+        if self._on_offer is not None:
+            # Called synchronously, at the very moment of the reservation: the
+            # screen-pop must not wait for whoever awaits the future.
+            self._on_offer(offer)
 
     def _rearm(self) -> None:
         if self._offer.done():
