@@ -26,6 +26,7 @@ __all__ = [
     "EventSink",
     "EventSource",
     "decode",
+    "decode_object",
 ]
 
 
@@ -89,6 +90,11 @@ _adapter: TypeAdapter[BusEvent] = TypeAdapter(BusEvent)
 def decode(data: bytes | str) -> BusEvent:
     """Parse one JSON-encoded event; raises ``pydantic.ValidationError``."""
     return _adapter.validate_json(data)
+
+
+def decode_object(data: object) -> BusEvent:
+    """Validate an already-parsed JSON object as an event."""
+    return _adapter.validate_python(data)
 
 
 class EventSink(Protocol):

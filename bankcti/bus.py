@@ -15,14 +15,16 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlparse
 
 import aiomqtt
 from pydantic import ValidationError
 
-from acd.events import BusEvent, decode
+from acd.events import BusEvent, decode_object
 
 __all__ = ["EventBus", "InProcessBus", "MqttBus", "create_bus"]
 
@@ -110,10 +112,17 @@ class InProcessBus(EventBus):
 class MqttBus(EventBus):
     """Events as JSON on ``<prefix>/events/<type>`` with QoS 1.
 
-    aiomqtt does not reconnect by itself, so a supervisor task runs the
-    documented retry loop: connect, subscribe, read until the connection
-    fails, wait, start again.  Publishes made while disconnected wait (up to
-    ``publish_timeout``) for the connection instead of being dropped.
+    An event is delivered to this process's subscribers at once, then sent
+    to the broker for the gateways of other processes and sites; copies that
+    come back from the broker carry this process's origin id and are
+    skipped.  A screen-pop for a console served by this process therefore
+    never waits for a broker round trip.
+
+    Sending runs in a background task, in publish order, several messages in
+    flight; while the broker is away events wait in a bounded queue (publish
+    blocks when it is full) and go out after the reconnect.  aiomqtt does not
+    reconnect by itself, so a supervisor task runs the documented retry loop:
+    connect, subscribe, read until the connection fails, wait, start again.
     """
 
     def __init__(
@@ -122,7 +131,7 @@ class MqttBus(EventBus):
         *,
         topic_prefix: str = "bankcti",
         queue_size: int = 10_000,
-        publish_timeout: float = 10.0,
+        connect_timeout: float = 10.0,
         reconnect_delay: float = 1.0,
     ) -> None:
         parsed = urlparse(url)
@@ -133,29 +142,47 @@ class MqttBus(EventBus):
         self._username = parsed.username
         self._password = parsed.password
         self._prefix = topic_prefix.strip("/")
+        self.origin = uuid.uuid4().hex
         self._fanout = _Fanout(queue_size)
-        self._publish_timeout = publish_timeout
+        self._outgoing: asyncio.Queue[BusEvent] = asyncio.Queue(queue_size)
+        self._connect_timeout = connect_timeout
         self._reconnect_delay = reconnect_delay
         self._client: aiomqtt.Client | None = None
         self._ready = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._inflight = asyncio.Semaphore(10)  # aiomqtt warns past ~10 in-flight publishes
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self._host}:{self._port}"
+
+    @property
+    def topic_prefix(self) -> str:
+        return self._prefix
 
     @property
     def topic_filter(self) -> str:
         return f"{self._prefix}/events/#"
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mqtt-bus")
-        async with asyncio.timeout(self._publish_timeout):
+        self._tasks = [
+            asyncio.create_task(self._run(), name="mqtt-bus"),
+            asyncio.create_task(self._send_loop(), name="mqtt-bus-sender"),
+        ]
+        async with asyncio.timeout(self._connect_timeout):
             await self._ready.wait()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self._client is not None and not self._outgoing.empty():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    await self._outgoing.join()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
 
     async def _run(self) -> None:
         while True:
@@ -180,29 +207,48 @@ class MqttBus(EventBus):
         if not isinstance(payload, bytes | bytearray | str):
             return
         try:
-            event = decode(bytes(payload) if isinstance(payload, bytearray) else payload)
-        except ValidationError as exc:
-            log.warning("bus.bad_event", extra={"error": str(exc.errors()[0]["msg"])})
+            envelope = json.loads(payload)
+            if envelope.get("origin") == self.origin:
+                return  # ours, already delivered locally
+            event = decode_object(envelope.get("event"))
+        except (ValueError, AttributeError, ValidationError) as exc:
+            log.warning("bus.bad_event", extra={"error": type(exc).__name__})
             return
         self._fanout.deliver(event)
 
     async def publish(self, event: BusEvent) -> None:
+        self._fanout.deliver(event)
+        await self._outgoing.put(event)
+
+    async def _send_loop(self) -> None:
+        while True:
+            event = await self._outgoing.get()
+            await self._inflight.acquire()
+            # Started in order, so the packets leave in order; confirmations overlap.
+            task = asyncio.create_task(self._send(event))
+            task.add_done_callback(self._sent)
+
+    def _sent(self, _task: asyncio.Task[None]) -> None:
+        self._inflight.release()
+        self._outgoing.task_done()
+
+    async def _send(self, event: BusEvent) -> None:
         topic = f"{self._prefix}/events/{event.type}"
-        async with asyncio.timeout(self._publish_timeout):
-            while True:
-                await self._ready.wait()
-                client = self._client
-                if client is None:
-                    continue
-                try:
-                    async with self._inflight:
-                        await client.publish(topic, event.model_dump_json(), qos=1)
-                    return
-                except aiomqtt.MqttError:
-                    # Lost the broker mid-publish: wait for the reconnect and retry,
-                    # an event must not be silently dropped.
-                    self._ready.clear()
-                    await asyncio.sleep(0.05)
+        payload = json.dumps({"origin": self.origin, "event": event.model_dump(mode="json")})
+        while True:
+            await self._ready.wait()
+            client = self._client
+            if client is None:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                await client.publish(topic, payload, qos=1)
+                return
+            except aiomqtt.MqttError:
+                # Lost the broker mid-publish: wait for the reconnect and send
+                # again; remote consoles must not silently miss an event.
+                self._ready.clear()
+                await asyncio.sleep(0.05)
 
     def subscribe(self) -> AsyncIterator[BusEvent]:
         return self._fanout.subscribe()

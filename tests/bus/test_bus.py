@@ -64,3 +64,31 @@ async def test_mqtt_bus_carries_events_between_two_processes_worth_of_clients() 
     finally:
         await site_a.close()
         await site_b.close()
+
+
+@pytest.mark.mqtt
+@pytest.mark.skipif(not MQTT_URL, reason="BANKCTI_TEST_MQTT_URL not set (no broker for this run)")
+async def test_mqtt_bus_delivers_locally_once_and_remotely_once() -> None:
+    prefix = f"bankcti-test-{uuid.uuid4().hex[:8]}"
+    local = MqttBus(MQTT_URL, topic_prefix=prefix)
+    remote = MqttBus(MQTT_URL, topic_prefix=prefix)
+    await local.start()
+    await remote.start()
+    try:
+        mine = local.subscribe()
+        theirs = remote.subscribe()
+        for n in range(20):
+            await local.publish(AgentStateChanged(agent_login=f"a{n}", state="available"))
+        async with asyncio.timeout(5):
+            here = [(await anext(mine)).agent_login for _ in range(20)]  # type: ignore[union-attr]
+            there = [(await anext(theirs)).agent_login for _ in range(20)]  # type: ignore[union-attr]
+        expected = [f"a{n}" for n in range(20)]
+        assert here == expected and there == expected
+        # Our own copies coming back from the broker are not delivered twice.
+        await asyncio.sleep(0.3)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await anext(mine)
+    finally:
+        await local.close()
+        await remote.close()
