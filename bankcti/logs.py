@@ -43,7 +43,9 @@ class StructuredFormatter(logging.Formatter):
             if record.exc_info:
                 body["exc"] = self.formatException(record.exc_info)
             return json.dumps(body, default=str, ensure_ascii=False)
-        pairs = " ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}" for k, v in fields.items())
+        pairs = " ".join(
+            f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}" for k, v in fields.items()
+        )
         line = f"{stamp} {record.levelname:<7} {record.getMessage()}"
         if pairs:
             line += " " + pairs
@@ -59,5 +61,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Library chatter that is not ours stays at warnings.
-    for noisy in ("uvicorn.access", "panoramisk", "aiosqlite", "asyncio"):
+    for noisy in ("uvicorn.access", "panoramisk", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,198 @@
+"""The composition root: one bankcti process, wired from settings.
+
+``Service`` owns every long-lived piece (database engine, bus, ACD, FastAGI
+server, AMI client, call tracker, console server) and is the only place that
+knows all of them; the packages below talk through the small interfaces
+passed in here.  ``Service.start()`` returns once every listener is bound;
+``Service.close()`` stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from acd import Acd
+from agent_console.app import create_app
+from agent_console.server import ConsoleServer, start_console
+from bankcti.adapters import AcdAgentControl, CrmAuthenticator, CrmNoteWriter
+from bankcti.bus import EventBus, create_bus
+from bankcti.callflow import CallFlowSettings, InboundCallFlow
+from bankcti.history import ResilientHistory
+from bankcti.settings import Settings
+from crm_core.agents import AgentDirectory
+from crm_core.customers import CustomerDirectory
+from crm_core.db import create_engine, session_factory
+from crm_core.interactions import InteractionWriter
+from cti.ami.client import AmiClient, AmiError
+from cti.ami.message import AmiMessage
+from cti.fastagi import FastAgiServer
+from cti.tracker import Call, CallState, CallTracker
+from ivr import IvrEngine, load_menus
+
+__all__ = ["Service", "ServicePorts"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServicePorts:
+    http: int
+    fastagi: int
+
+
+class Service:
+    """Everything of one bankcti process."""
+
+    def __init__(self, settings: Settings, *, bus: EventBus | None = None) -> None:
+        self.settings = settings
+        self.bus = bus or create_bus(settings.mqtt_url, topic_prefix=settings.mqtt_topic_prefix)
+        self.engine = create_engine(settings.effective_database_url())
+        self.sessions = session_factory(self.engine)
+        self.customers = CustomerDirectory(self.sessions)
+        self.interactions = InteractionWriter(self.sessions)
+        self.agents = AgentDirectory(self.sessions)
+        self.history = ResilientHistory(
+            self.interactions,
+            settings.data_dir / "history-spool.jsonl",
+            serialize=self.engine.dialect.name == "sqlite",
+        )
+        self.acd = Acd(
+            self.bus, ring_timeout=settings.acd_ring_timeout, wrapup_seconds=settings.acd_wrapup_seconds
+        )
+        self.menus = load_menus(settings.ivr_menu_dir)
+        self.ivr = IvrEngine(self.menus, self.customers, region=settings.phone_region)
+        self.flow = InboundCallFlow(
+            ivr=self.ivr,
+            acd=self.acd,
+            writer=self.history,
+            sink=self.bus,
+            settings=CallFlowSettings(
+                entry_menu=settings.ivr_entry_menu,
+                ring_timeout=settings.acd_ring_timeout,
+                hold_poll_ms=settings.acd_hold_poll_ms,
+                moh_class=settings.acd_moh_class,
+                max_wait_seconds=settings.acd_max_wait_seconds,
+            ),
+        )
+        self.tracker = CallTracker()
+        self.tracker.on_change(self._on_call_change)
+        self.fastagi = FastAgiServer(
+            routes={"inbound": self.flow.handle}, host=settings.fastagi_host, port=settings.fastagi_port
+        )
+        self.ami: AmiClient | None = None
+        self.console: ConsoleServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def ports(self) -> ServicePorts:
+        assert self.console is not None
+        return ServicePorts(http=self.console.port, fastagi=self.fastagi.port)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.settings.data_dir.mkdir, parents=True, exist_ok=True)
+        await self.history.start()
+        await self.bus.start()
+        for agent in await self.agents.list_agents():
+            if agent.role == "agent" or agent.queues:
+                self.acd.register_agent(agent.login, agent.name, agent.device, set(agent.queues))
+        for queue in self._queue_names():
+            self.acd.add_queue(queue)
+        await self.fastagi.start()
+        if self.settings.ami_enabled:
+            self._start_ami()
+        app = create_app(
+            authenticator=CrmAuthenticator(self.agents),
+            control=AcdAgentControl(self.acd),
+            notes=CrmNoteWriter(self.history),
+            events=self.bus,
+            session_ttl=self.settings.http_session_ttl_seconds,
+        )
+        self.console = await start_console(
+            app, self.settings.http_host, self.settings.http_port, ws="websockets-sansio"
+        )
+        # Everything built so far lives as long as the process: keep it out of
+        # the collector's full passes (they paused the loop for ~100 ms).
+        gc.freeze()
+        log.info(
+            "service.started",
+            extra={"http": self.console.port, "fastagi": self.fastagi.port, "bus": type(self.bus).__name__},
+        )
+
+    def _queue_names(self) -> set[str]:
+        names: set[str] = set()
+        for agent in self.acd.snapshot().agents:
+            names.update(agent.queues)
+        names.update(self.menus.queue_names())
+        return names
+
+    def _start_ami(self) -> None:
+        s = self.settings
+        self.ami = AmiClient(
+            host=s.ami_host,
+            port=s.ami_port,
+            username=s.ami_username,
+            secret=s.ami_secret,
+            ping_interval=s.ami_ping_interval,
+            ping_timeout=s.ami_ping_timeout,
+            reconnect_min=s.ami_reconnect_min,
+            reconnect_max=s.ami_reconnect_max,
+        )
+        self.ami.on_event(self._on_ami_event)
+        self.ami.on_connection(self._on_ami_connection)
+        self._spawn(self._connect_ami(), "ami-connect")
+
+    async def _connect_ami(self) -> None:
+        assert self.ami is not None
+        # Asterisk may start after us: retry with back-off; calls still work over
+        # FastAGI meanwhile. Bad credentials are not retried: they need a person.
+        try:
+            await self.ami.connect(retry=True)
+        except AmiError as exc:
+            log.error("ami.login_refused", extra={"error": str(exc)})
+
+    def _on_ami_event(self, message: AmiMessage) -> None:
+        self.tracker.feed(message)
+
+    async def _on_ami_connection(self, up: bool) -> None:
+        if not up or self.ami is None:
+            return
+        try:
+            channels = await self.ami.core_show_channels()
+        except AmiError as exc:
+            log.warning("ami.resync_failed", extra={"error": str(exc)})
+            return
+        self.tracker.resync(channels)
+        log.info("ami.resynced", extra={"channels": len(channels)})
+
+    def _on_call_change(self, call: Call, previous: CallState | None) -> None:
+        if call.state == CallState.CONNECTED and previous != CallState.CONNECTED:
+            self._spawn(self.flow.connected(call.linkedid), "call-connected")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def set_agent_available(self, login: str) -> None:
+        await self.acd.set_agent_state(login, "available")
+
+    async def close(self) -> None:
+        if self.console is not None:
+            await self.console.close()
+        await self.fastagi.close()
+        if self.ami is not None:
+            await self.ami.close()
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.bus.close()
+        await self.history.close()
+        await self.engine.dispose()
+        log.info("service.stopped")

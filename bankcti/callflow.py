@@ -1,0 +1,277 @@
+"""The inbound call flow: one FastAGI session from first ring to last word.
+
+IVR → queue (music on hold inside the FastAGI session) → the ACD reserves an
+agent → screen-pop on the bus → ``EXEC Dial`` to the agent's device → talk →
+follow-up history.  The caller waits *in the FastAGI session* rather than
+being redirected: the session is the one place that sees the caller hang up at
+once (AGI ``HANGUP``), it needs no dialplan beyond one ``AGI()`` line, and a
+bankcti restart cannot strand a caller in a dialplan queue it no longer knows.
+
+The interaction row is written as soon as the call arrives and merged at each
+step (idempotent by Linkedid), so a crash at any point leaves the history of
+the call up to that point — never nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from acd import Acd, Offer, QueuedCall
+from acd.events import CallConnected, CallEnded, CallOffered, EventSink
+from crm_core.schemas import InteractionRecord, IvrStep
+from cti.fastagi import AgiChannel, AgiHangup
+from ivr import IvrEngine, IvrResult
+
+__all__ = ["CallFlowSettings", "HistoryWriter", "InboundCallFlow"]
+
+log = logging.getLogger(__name__)
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+class HistoryWriter(Protocol):
+    async def upsert(self, record: InteractionRecord) -> object: ...
+
+
+@dataclass(frozen=True)
+class CallFlowSettings:
+    entry_menu: str = "main"
+    ring_timeout: int = 15
+    hold_poll_ms: int = 250
+    moh_class: str = "default"
+    max_wait_seconds: int = 600
+
+
+@dataclass
+class _LiveCall:
+    """What the flow knows of a call while its FastAGI session runs."""
+
+    call_id: str
+    caller_number: str | None
+    arrived_at: float
+    path: list[IvrStep] = field(default_factory=list)
+    queue: str | None = None
+    agent_login: str | None = None
+    connected_at: float | None = None
+    pop_task: asyncio.Task[None] | None = None
+
+
+class InboundCallFlow:
+    """FastAGI handler for ``agi://…/inbound``."""
+
+    def __init__(
+        self,
+        *,
+        ivr: IvrEngine,
+        acd: Acd,
+        writer: HistoryWriter,
+        sink: EventSink,
+        settings: CallFlowSettings,
+    ) -> None:
+        self._ivr = ivr
+        self._acd = acd
+        self._writer = writer
+        self._sink = sink
+        self._settings = settings
+        self._live: dict[str, _LiveCall] = {}
+
+    @property
+    def live_calls(self) -> int:
+        return len(self._live)
+
+    async def handle(self, channel: AgiChannel) -> None:
+        arrived = time.time()
+        call_id = await self._call_id(channel)
+        call = _LiveCall(call_id=call_id, caller_number=channel.caller_id, arrived_at=arrived)
+        self._live[call_id] = call
+        log.info("call.arrived", extra={"call_id": call_id, "channel": channel.channel_name})
+        await self._write(
+            InteractionRecord(call_id=call_id, caller_number=channel.caller_id, arrived_at=_utc(arrived))
+        )
+        outcome = "failed"
+        try:
+            outcome = await self._run(channel, call)
+        except AgiHangup:
+            outcome = "abandoned_in_queue" if call.queue else "abandoned_in_ivr"
+        except Exception:
+            # A defect in our own code must still leave the caller's history.
+            log.exception("call.flow_error", extra={"call_id": call_id})
+            outcome = "failed"
+        finally:
+            self._live.pop(call_id, None)
+            await self._finish(call, outcome)
+
+    async def _call_id(self, channel: AgiChannel) -> str:
+        # Linkedid ties the AGI session to the AMI events of every leg of the call.
+        try:
+            linkedid = await channel.get_variable("CHANNEL(linkedid)")
+        except AgiHangup:
+            linkedid = None
+        return linkedid or channel.uniqueid
+
+    async def _run(self, channel: AgiChannel, call: _LiveCall) -> str:
+        await channel.answer()
+        result = await self._ivr.run(channel, entry=self._settings.entry_menu, on_step=call.path.append)
+        customer_id = result.customer.id if result.customer else None
+        await self._write(
+            InteractionRecord(
+                call_id=call.call_id,
+                caller_e164=result.caller_e164,
+                customer_id=customer_id,
+                ivr_path=list(result.path),
+            )
+        )
+        if result.outcome == "abandoned":
+            return "abandoned_in_ivr"
+        if result.outcome != "routed" or not result.route_queue:
+            return "ended_in_ivr"
+        return await self._queue_and_connect(channel, call, result)
+
+    async def _queue_and_connect(self, channel: AgiChannel, call: _LiveCall, result: IvrResult) -> str:
+        call.queue = result.route_queue
+        assert call.queue is not None
+        queued_at = time.time()
+
+        def offered(offer: Offer) -> None:
+            # The screen-pop leaves the instant the ACD reserves the agent; the
+            # FastAGI session notices the offer only when its current
+            # WAIT FOR DIGIT slice returns, and must not hold the pop back.
+            call.pop_task = asyncio.create_task(self._pop(call, result, offer), name="screen-pop")
+
+        ticket = await self._acd.enqueue(
+            QueuedCall(
+                call_id=call.call_id,
+                queue=call.queue,
+                caller_number=call.caller_number,
+                customer_id=result.customer.id if result.customer else None,
+                enqueued_at=queued_at,
+            ),
+            on_offer=offered,
+        )
+        await self._write(
+            InteractionRecord(call_id=call.call_id, queue=call.queue, queued_at=_utc(queued_at))
+        )
+        deadline = queued_at + self._settings.max_wait_seconds
+        try:
+            while True:
+                await channel.set_music(True, self._settings.moh_class)
+                offer = await self._wait_for_offer(channel, ticket.offer, deadline)
+                if offer is None:
+                    await channel.set_music(False)
+                    await channel.stream_file("bankcti/all-busy")
+                    return "no_agent"
+                if call.pop_task is not None:
+                    await call.pop_task  # the agent sees the caller before the phone rings
+                await channel.set_music(False)
+                status, answered_seconds = await self._dial(channel, offer.device)
+                if status == "ANSWER":
+                    await self._mark_connected(call, fallback_talk=answered_seconds)
+                    return "answered"
+                log.info("call.agent_no_answer", extra={"call_id": call.call_id, "status": status})
+                call.agent_login = None
+                await self._acd.offer_failed(call.call_id, reason="no-answer")
+        finally:
+            if call.connected_at is None:
+                await self._acd.cancel(call.call_id)
+
+    async def _wait_for_offer(
+        self,
+        channel: AgiChannel,
+        offer: asyncio.Future[Offer],
+        deadline: float,
+    ) -> Offer | None:
+        # WAIT FOR DIGIT in short slices: music keeps playing, a hang-up is seen
+        # at once, and the dial starts at most one slice after the ACD decides.
+        while not offer.done():
+            if time.time() >= deadline:
+                return None
+            await channel.wait_for_digit(self._settings.hold_poll_ms)
+        return offer.result()
+
+    async def _pop(self, call: _LiveCall, result: IvrResult, offer: Offer) -> None:
+        assert call.queue is not None
+        call.agent_login = offer.agent_login
+        try:
+            await self._sink.publish(
+                CallOffered(
+                    at=offer.offered_at,
+                    call_id=call.call_id,
+                    agent_login=offer.agent_login,
+                    queue=call.queue,
+                    caller_number=call.caller_number,
+                    customer=result.customer,
+                    ivr_path=list(result.path),
+                    authentication=result.authentication,
+                )
+            )
+        except Exception:
+            # The call still rings the agent; the console resyncs on reconnect.
+            log.exception("call.pop_failed", extra={"call_id": call.call_id})
+        await self._write(
+            InteractionRecord(
+                call_id=call.call_id, agent_login=offer.agent_login, offered_at=_utc(offer.offered_at)
+            )
+        )
+
+    async def _dial(self, channel: AgiChannel, device: str) -> tuple[str, float]:
+        await channel.exec("Dial", device, str(self._settings.ring_timeout), f"m({self._settings.moh_class})")
+        status = (await channel.get_variable("DIALSTATUS")) or "UNKNOWN"
+        answered = 0.0
+        if status == "ANSWER":
+            with contextlib.suppress(ValueError, TypeError):
+                answered = float(await channel.get_variable("ANSWEREDTIME") or 0)
+        return status, answered
+
+    async def connected(self, call_id: str) -> None:
+        """The PBX reports the agent answered (from the AMI call tracker)."""
+        call = self._live.get(call_id)
+        if call is not None and call.connected_at is None and call.agent_login is not None:
+            await self._mark_connected(call, fallback_talk=None)
+
+    async def _mark_connected(self, call: _LiveCall, *, fallback_talk: float | None) -> None:
+        if call.connected_at is not None:
+            return
+        now = time.time()
+        # Without AMI we learn of the answer only when Dial returns: date it back.
+        call.connected_at = now - fallback_talk if fallback_talk else now
+        assert call.agent_login is not None and call.queue is not None
+        await self._acd.call_connected(call.call_id)
+        await self._sink.publish(
+            CallConnected(call_id=call.call_id, agent_login=call.agent_login, queue=call.queue)
+        )
+        await self._write(InteractionRecord(call_id=call.call_id, answered_at=_utc(call.connected_at)))
+
+    async def _finish(self, call: _LiveCall, outcome: str) -> None:
+        ended = time.time()
+        if call.connected_at is not None:
+            with contextlib.suppress(Exception):
+                await self._acd.call_ended(call.call_id)
+        await self._write(
+            InteractionRecord(
+                call_id=call.call_id,
+                agent_login=call.agent_login,
+                ended_at=_utc(ended),
+                outcome=outcome,
+                ivr_path=list(call.path) or None,
+            )
+        )
+        await self._sink.publish(
+            CallEnded(call_id=call.call_id, outcome=outcome, agent_login=call.agent_login, queue=call.queue)
+        )
+        log.info("call.ended", extra={"call_id": call.call_id, "outcome": outcome})
+
+    async def _write(self, record: InteractionRecord) -> None:
+        try:
+            await self._writer.upsert(record)
+        except Exception:
+            # The database may be briefly unavailable; the call goes on and the
+            # final write at the end of the call carries everything again.
+            log.exception("call.history_write_failed", extra={"call_id": record.call_id})

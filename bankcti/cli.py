@@ -1,0 +1,99 @@
+"""``bankcti`` command line: serve, demo, db upgrade, bench.
+
+Every error a user can cause (bad settings, unreachable database, bad menu
+file) ends with one clear line on stderr and exit status 1 — no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from bankcti.logs import configure_logging
+from bankcti.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("bankcti")
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bankcti", description="Contact-center CTI for a bank CRM.")
+    parser.add_argument("--config", type=Path, help="settings file (TOML) overriding the defaults")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("serve", help="run the service against the configured Asterisk")
+
+    demo = sub.add_parser("demo", help="run everything embedded with the PBX simulator and demo data")
+    demo.add_argument("--port", type=int, help="console HTTP port (default: settings, 8080)")
+    demo.add_argument("--data-dir", type=Path, help="where the demo keeps its SQLite database")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply the Alembic migrations (creates the SQLite file if needed)")
+
+    bench = sub.add_parser("bench", help="benchmarks (print a table, optionally write JSON)")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    pop = bench_sub.add_parser("pop", help="agent assigned -> screen-pop received, over real sockets")
+    pop.add_argument("--calls", type=int, default=200)
+    pop.add_argument("--agents", type=int, default=50)
+    pop.add_argument("--json", type=Path, dest="json_path")
+    return parser
+
+
+def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    try:
+        return asyncio.run(coro_factory())
+    except KeyboardInterrupt:
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if args.command == "demo":
+        overrides["simulator_enabled"] = True
+        if args.port is not None:
+            overrides["http_port"] = args.port
+        if args.data_dir is not None:
+            overrides["data_dir"] = args.data_dir.resolve()
+    try:
+        settings = load_settings(args.config, overrides=overrides)
+    except SettingsError as exc:
+        print(f"bankcti: {exc}", file=sys.stderr)
+        return 1
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return _dispatch(args, settings)
+    except (UserError, SettingsError) as exc:
+        print(f"bankcti: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here so `bankcti --help` stays fast and a broken optional piece
+    # cannot stop unrelated commands.
+    from bankcti import commands
+
+    if args.command == "serve":
+        return _run(lambda: commands.serve(settings))
+    if args.command == "demo":
+        return _run(lambda: commands.demo(settings))
+    if args.command == "db":
+        return _run(lambda: commands.db_upgrade(settings))
+    if args.command == "bench" and args.bench_command == "pop":
+        return _run(lambda: commands.bench_pop(settings, args.calls, args.agents, args.json_path))
+    raise UserError(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""What each CLI command does (the CLI module only parses arguments)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import sys
+from pathlib import Path
+
+from bankcti.app import Service
+from bankcti.settings import Settings
+from crm_core.db import upgrade
+from crm_core.demo import seed_demo
+from cti.simulator import AgentPhone, CallerScript, CallGenerator, PbxSimulator, SimulatorConfig
+
+__all__ = ["bench_pop", "db_upgrade", "demo", "serve"]
+
+log = logging.getLogger(__name__)
+
+# Agents the demo leaves for a person to log in as; the others answer by themselves.
+HUMAN_AGENTS = ("agent1", "agent2")
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+async def db_upgrade(settings: Settings) -> int:
+    _prepare_data_dir(settings)
+    await upgrade(settings.effective_database_url())
+    print(f"database is up to date: {_safe_url(settings.effective_database_url())}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+async def serve(settings: Settings) -> int:
+    service = Service(settings)
+    await service.start()
+    try:
+        await _wait_for_signal()
+    finally:
+        await service.close()
+    return 0
+
+
+def demo_caller(known_numbers: list[str], rng: random.Random) -> CallerScript:
+    """A plausible caller: mostly customers, sometimes an unknown or withheld number."""
+    roll = rng.random()
+    if roll < 0.75 and known_numbers:
+        number = rng.choice(known_numbers)
+    elif roll < 0.9:
+        number = f"+86139{rng.randrange(10**8):08d}"
+    else:
+        number = "anonymous"
+    choice = rng.choice(["1", "2", "0", "0", "7"])  # 7: an invalid key, then the fallback
+    keys = [choice] if choice != "7" else ["7", "0"]
+    return CallerScript(
+        caller_id=number,
+        keys=keys,
+        key_delay=0.6,
+        hangup_after_answer=rng.uniform(15, 40),
+        hangup_after=rng.uniform(120, 240),
+    )
+
+
+async def demo(settings: Settings) -> int:
+    _prepare_data_dir(settings)
+    url = settings.effective_database_url()
+    await upgrade(url)
+    service = Service(settings)
+    summary = await seed_demo(service.sessions)
+    simulator = PbxSimulator(
+        SimulatorConfig(
+            ami_host=settings.ami_host,
+            ami_port=settings.ami_port,
+            ami_username=settings.ami_username,
+            ami_secret=settings.ami_secret,
+            agi_host=settings.fastagi_host,
+            agi_port=settings.fastagi_port,
+        )
+    )
+    for agent in await service.agents.list_agents():
+        if agent.device:
+            simulator.add_phone(
+                AgentPhone(
+                    device=agent.device,
+                    answer_after=settings.simulator_agent_answer_delay,
+                    talk_seconds=None if agent.login in HUMAN_AGENTS else settings.simulator_talk_seconds,
+                )
+            )
+    await simulator.start()
+    await service.start()
+    for agent in await service.agents.list_agents():
+        if agent.role == "agent" and agent.login not in HUMAN_AGENTS:
+            await service.set_agent_available(agent.login)
+    rng = random.Random(11)
+    generator = CallGenerator(
+        simulator,
+        lambda n: demo_caller(summary.known_numbers, rng),
+        interval=settings.simulator_call_interval,
+    )
+    generator.start()
+    port = service.ports.http
+    print(
+        "\n".join(
+            [
+                "",
+                "bankcti demo is running.",
+                f"  console:   http://{settings.http_host}:{port}/   (API docs: /docs)",
+                "  log in as: agent1 / demo   or agent2 / demo   (supervisor: super1 / demo)",
+                f"  data:      {settings.data_dir}   (SQLite: {_safe_url(url)})",
+                f"  PBX:       simulated Asterisk, AMI on {settings.ami_host}:{simulator.ami_port}, "
+                f"a call every ~{settings.simulator_call_interval:g} s",
+                "Press Ctrl+C to stop.",
+                "",
+            ]
+        ),
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        await _wait_for_signal()
+    finally:
+        await generator.stop()
+        await service.close()
+        await simulator.close()
+    return 0
+
+
+async def bench_pop(settings: Settings, calls: int, agents: int, json_path: Path | None) -> int:
+    from bankcti.bench import run_pop_benchmark
+
+    return await run_pop_benchmark(settings, calls=calls, agents=agents, json_path=json_path)

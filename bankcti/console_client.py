@@ -1,0 +1,107 @@
+"""A programmatic agent console: log in over HTTP, receive pops over the websocket.
+
+It speaks exactly what the browser page speaks, so the benchmark and the
+end-to-end tests measure and check the real gateway, not a shortcut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+__all__ = ["AgentConsoleClient", "ReceivedMessage"]
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    data: dict[str, Any]
+    received_at: float  # epoch seconds, taken as the frame is decoded
+
+    @property
+    def type(self) -> str:
+        return str(self.data.get("type"))
+
+    @property
+    def event(self) -> dict[str, Any]:
+        event = self.data.get("event")
+        return event if isinstance(event, dict) else {}
+
+
+class AgentConsoleClient:
+    """One logged-in agent with one websocket."""
+
+    def __init__(self, base_url: str, *, auto_ack: bool = True) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=10)
+        self._auto_ack = auto_ack
+        self.token: str | None = None
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._inbox: asyncio.Queue[ReceivedMessage] = asyncio.Queue()
+        self.received: list[ReceivedMessage] = []
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def login(self, login: str, password: str) -> dict[str, Any]:
+        response = await self._http.post("/api/login", json={"login": login, "password": password})
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        self.token = body["token"]
+        return body
+
+    async def set_state(self, state: str, reason: str | None = None) -> dict[str, Any]:
+        response = await self._http.post(
+            "/api/agent/state", json={"state": state, "reason": reason}, headers=self._auth()
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def save_note(self, call_id: str, notes: str, disposition: str | None = None) -> httpx.Response:
+        return await self._http.post(
+            f"/api/calls/{call_id}/note",
+            json={"notes": notes, "disposition": disposition},
+            headers=self._auth(),
+        )
+
+    async def connect(self) -> ReceivedMessage:
+        """Open the websocket, authenticate, return the ``hello`` message."""
+        ws_url = "ws" + self.base_url[len("http") :] + "/ws"
+        self._ws = await connect(ws_url, max_queue=None)
+        await self._ws.send(json.dumps({"type": "auth", "token": self.token}))
+        self._reader = asyncio.create_task(self._read(self._ws), name="console-client-reader")
+        return await self.next_message("hello")
+
+    async def _read(self, ws: ClientConnection) -> None:
+        with contextlib.suppress(Exception):
+            async for frame in ws:
+                message = ReceivedMessage(json.loads(frame), time.time())
+                self.received.append(message)
+                if self._auto_ack and message.type == "call.offered":
+                    await ws.send(json.dumps({"type": "ack", "seq": message.data.get("seq")}))
+                await self._inbox.put(message)
+
+    async def next_message(self, type_: str, *, timeout: float = 10.0) -> ReceivedMessage:  # noqa: ASYNC109
+        """The next message of ``type_`` (others received meanwhile are skipped)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self._inbox.get()
+                if message.type == type_:
+                    return message
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self._http.aclose()
