@@ -1,0 +1,116 @@
+"""``python -m cti.simulator``: the PBX simulator as a process of its own.
+
+A stand-in Asterisk for trying bankcti or loading it: it listens for AMI,
+rings agent phones, and places inbound calls that run bankcti's FastAGI
+service.  With ``--calls N`` it places N calls at once (after a line on stdin
+when ``--wait-stdin`` is given), waits for them to end and prints one JSON
+line with the results; without it, it places a call every ``--interval``
+seconds until stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+
+from cti.simulator import AgentPhone, CallerScript, CallGenerator, PbxSimulator, SimulatorConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m cti.simulator", description=__doc__.split("\n\n")[0])
+    p.add_argument("--ami-host", default="127.0.0.1")
+    p.add_argument("--ami-port", type=int, default=5038)
+    p.add_argument("--ami-username", default="bankcti")
+    p.add_argument("--ami-secret", default="bankcti-secret")
+    p.add_argument("--agi-host", default="127.0.0.1")
+    p.add_argument("--agi-port", type=int, default=4573)
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    p.add_argument("--phone", action="append", default=[], help="agent device, e.g. PJSIP/1001 (repeat)")
+    p.add_argument("--answer-after", type=float, default=2.0, help="seconds an agent phone rings")
+    p.add_argument("--talk", type=float, default=None, help="seconds an agent talks (default: until caller)")
+    p.add_argument("--keys", default="0", help="keys callers press, one menu answer per comma")
+    p.add_argument("--hangup-after-answer", type=float, default=5.0)
+    p.add_argument("--calls", type=int, default=0, help="place this many calls at once, then exit")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between calls (without --calls)")
+    p.add_argument("--wait-stdin", action="store_true", help="wait for a line on stdin before calling")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the calls to end")
+    return p
+
+
+def _script(n: int, args: argparse.Namespace) -> CallerScript:
+    return CallerScript(
+        caller_id=f"+86139{n:08d}",
+        keys=[k for k in args.keys.split(",")],
+        key_delay=0.2,
+        hangup_after_answer=args.hangup_after_answer,
+    )
+
+
+async def _burst(sim: PbxSimulator, args: argparse.Namespace) -> dict[str, object]:
+    if args.wait_stdin:
+        await asyncio.to_thread(sys.stdin.readline)
+    started = time.monotonic()
+    calls = await asyncio.gather(*(sim.place_call(_script(n, args)) for n in range(args.calls)))
+    results = await asyncio.gather(
+        *(call.wait_finished(timeout=args.timeout) for call in calls), return_exceptions=True
+    )
+    answered = sum(1 for r in results if not isinstance(r, BaseException) and r.answered_by)
+    failed = sum(1 for r in results if isinstance(r, BaseException))
+    return {
+        "calls": args.calls,
+        "answered": answered,
+        "unfinished": failed,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+async def _run(args: argparse.Namespace) -> int:
+    sim = PbxSimulator(
+        SimulatorConfig(
+            ami_host=args.ami_host,
+            ami_port=args.ami_port,
+            ami_username=args.ami_username,
+            ami_secret=args.ami_secret,
+            agi_host=args.agi_host,
+            agi_port=args.agi_port,
+            speed=args.speed,
+        )
+    )
+    for device in args.phone:
+        sim.add_phone(AgentPhone(device=device, answer_after=args.answer_after, talk_seconds=args.talk))
+    await sim.start()
+    print(json.dumps({"ami_port": sim.ami_port}), flush=True)
+    try:
+        if args.calls:
+            print(json.dumps(await _burst(sim, args)), flush=True)
+            return 0
+        generator = CallGenerator(sim, lambda n: _script(n, args), interval=args.interval)
+        generator.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await generator.stop()
+        return 0
+    finally:
+        await sim.close()
+
+
+def main() -> int:
+    args = _parser().parse_args()
+    try:
+        return asyncio.run(_run(args))
+    except OSError as exc:
+        print(f"simulator: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
