@@ -76,12 +76,14 @@ def _bind(host: str, port: int, backlog: int) -> socket.socket:
         raise ConsoleStartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-async def start_console(app: FastAPI, host: str, port: int, *, ws: str = "websockets") -> ConsoleServer:
+async def start_console(
+    app: FastAPI, host: str, port: int, *, ws: str = "websockets-sansio"
+) -> ConsoleServer:
     """Serve ``app`` on ``host:port`` (``0``: any free port) until closed.
 
-    ``ws`` names uvicorn's websocket implementation; ``"websockets-sansio"``
-    (uvicorn's announced successor of the deprecated ``"websockets"``) passes
-    the same tests.  Raises :class:`ConsoleStartupError` if the address
+    ``ws`` names uvicorn's websocket implementation: the ``websockets``
+    library through uvicorn's sans-I/O binding (the legacy ``"websockets"``
+    binding is deprecated by both uvicorn and websockets).  Raises :class:`ConsoleStartupError` if the address
     cannot be bound or the app's lifespan fails.
     """
     config = uvicorn.Config(

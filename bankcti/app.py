@@ -113,9 +113,7 @@ class Service:
             events=self.bus,
             session_ttl=self.settings.http_session_ttl_seconds,
         )
-        self.console = await start_console(
-            app, self.settings.http_host, self.settings.http_port, ws="websockets-sansio"
-        )
+        self.console = await start_console(app, self.settings.http_host, self.settings.http_port)
         # Everything built so far lives as long as the process: keep it out of
         # the collector's full passes (they paused the loop for ~100 ms).
         gc.freeze()
