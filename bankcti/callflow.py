@@ -101,6 +101,10 @@ class InboundCallFlow:
             outcome = await self._run(channel, call)
         except AgiHangup:
             outcome = "abandoned_in_queue" if call.queue else "abandoned_in_ivr"
+        except asyncio.CancelledError:
+            # The service is stopping under this call: say so in its history.
+            outcome = "interrupted"
+            raise
         except Exception:
             # A defect in our own code must still leave the caller's history.
             log.exception("call.flow_error", extra={"call_id": call_id})

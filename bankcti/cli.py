@@ -50,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors whose message tells the user what to fix: shown without a traceback."""
+    from agent_console.server import ConsoleStartupError
+    from crm_core.db import DatabaseSetupError
+    from ivr import MenuError
+
+    # OSError: a port already in use, an unwritable data directory, a refused connection.
+    return (UserError, SettingsError, MenuError, DatabaseSetupError, ConsoleStartupError, OSError)
+
+
 def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
     try:
         return asyncio.run(coro_factory())
@@ -74,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         return _dispatch(args, settings)
-    except (UserError, SettingsError) as exc:
+    except _user_errors() as exc:
         print(f"bankcti: {exc}", file=sys.stderr)
         return 1
 

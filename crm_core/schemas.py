@@ -85,6 +85,7 @@ class InteractionRecord(BaseModel):
     offered_at: datetime | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
-    outcome: str | None = None  # answered, abandoned_in_ivr, abandoned_in_queue, no_agent, failed
+    # answered, abandoned_in_ivr, abandoned_in_queue, ended_in_ivr, no_agent, failed, interrupted
+    outcome: str | None = None
     disposition: str | None = None
     notes: str | None = None
