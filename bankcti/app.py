@@ -25,6 +25,7 @@ from bankcti.bus import EventBus, create_bus
 from bankcti.callflow import CallFlowSettings, InboundCallFlow
 from bankcti.history import ResilientHistory
 from bankcti.settings import Settings
+from crm_core.accounts import load_or_create_pepper
 from crm_core.agents import AgentDirectory
 from crm_core.customers import CustomerDirectory
 from crm_core.db import create_engine, session_factory
@@ -52,6 +53,9 @@ class Service:
     def __init__(self, settings: Settings, *, bus: EventBus | None = None) -> None:
         self.settings = settings
         self.bus = bus or create_bus(settings.mqtt_url, topic_prefix=settings.mqtt_topic_prefix)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Keys the hashes of account numbers: one per installation, never in the database.
+        self.pepper = load_or_create_pepper(settings.data_dir / "account-pepper")
         self.engine = create_engine(settings.effective_database_url())
         self.sessions = session_factory(self.engine)
         self.customers = CustomerDirectory(self.sessions)
@@ -95,7 +99,6 @@ class Service:
         return ServicePorts(http=self.console.port, fastagi=self.fastagi.port)
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.settings.data_dir.mkdir, parents=True, exist_ok=True)
         await self.history.start()
         await self.bus.start()
         for agent in await self.agents.list_agents():

@@ -89,7 +89,7 @@ async def demo(settings: Settings) -> int:
     url = settings.effective_database_url()
     await upgrade(url)
     service = Service(settings)
-    summary = await seed_demo(service.sessions)
+    summary = await seed_demo(service.sessions, pepper=service.pepper)
     simulator = PbxSimulator(
         SimulatorConfig(
             ami_host=settings.ami_host,
