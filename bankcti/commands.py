@@ -12,9 +12,12 @@ from pathlib import Path
 
 from bankcti.app import Service
 from bankcti.settings import Settings
-from crm_core.db import upgrade
-from crm_core.demo import seed_demo
-from cti.simulator import AgentPhone, CallerScript, CallGenerator, PbxSimulator, SimulatorConfig
+from bankcti.stack import EmbeddedStack
+from crm_core.accounts import load_or_create_pepper
+from crm_core.agents import AgentDirectory, AgentProfile
+from crm_core.db import create_engine, session_factory, upgrade
+from crm_core.demo import DemoSummary, seed_demo
+from cti.simulator import AgentPhone, CallerScript, CallGenerator
 
 __all__ = ["bench_pop", "db_upgrade", "demo", "serve"]
 
@@ -84,67 +87,62 @@ def demo_caller(known_numbers: list[str], rng: random.Random) -> CallerScript:
     )
 
 
-async def demo(settings: Settings) -> int:
-    _prepare_data_dir(settings)
+async def _seed_demo_data(settings: Settings) -> tuple[DemoSummary, list[AgentProfile]]:
     url = settings.effective_database_url()
     await upgrade(url)
-    service = Service(settings)
-    summary = await seed_demo(service.sessions, pepper=service.pepper)
-    simulator = PbxSimulator(
-        SimulatorConfig(
-            ami_host=settings.ami_host,
-            ami_port=settings.ami_port,
-            ami_username=settings.ami_username,
-            ami_secret=settings.ami_secret,
-            agi_host=settings.fastagi_host,
-            agi_port=settings.fastagi_port,
-        )
-    )
-    for agent in await service.agents.list_agents():
-        if agent.device:
-            simulator.add_phone(
-                AgentPhone(
-                    device=agent.device,
-                    answer_after=settings.simulator_agent_answer_delay,
-                    talk_seconds=None if agent.login in HUMAN_AGENTS else settings.simulator_talk_seconds,
-                )
-            )
-    await simulator.start()
-    await service.start()
-    for agent in await service.agents.list_agents():
-        if agent.role == "agent" and agent.login not in HUMAN_AGENTS:
-            await service.set_agent_available(agent.login)
-    rng = random.Random(11)
-    generator = CallGenerator(
-        simulator,
-        lambda n: demo_caller(summary.known_numbers, rng),
-        interval=settings.simulator_call_interval,
-    )
-    generator.start()
-    port = service.ports.http
-    print(
-        "\n".join(
-            [
-                "",
-                "bankcti demo is running.",
-                f"  console:   http://{settings.http_host}:{port}/   (API docs: /docs)",
-                "  log in as: agent1 / demo   or agent2 / demo   (supervisor: super1 / demo)",
-                f"  data:      {settings.data_dir}   (SQLite: {_safe_url(url)})",
-                f"  PBX:       simulated Asterisk, AMI on {settings.ami_host}:{simulator.ami_port}, "
-                f"a call every ~{settings.simulator_call_interval:g} s",
-                "Press Ctrl+C to stop.",
-                "",
-            ]
-        ),
-        file=sys.stderr,
-        flush=True,
-    )
+    engine = create_engine(url)
     try:
-        await _wait_for_signal()
+        sessions = session_factory(engine)
+        pepper = load_or_create_pepper(settings.data_dir / "account-pepper")
+        summary = await seed_demo(sessions, pepper=pepper)
+        return summary, await AgentDirectory(sessions).list_agents()
     finally:
-        await generator.stop()
-        await service.close()
-        await simulator.close()
+        await engine.dispose()
+
+
+async def demo(settings: Settings) -> int:
+    _prepare_data_dir(settings)
+    summary, agents = await _seed_demo_data(settings)
+    phones = [
+        AgentPhone(
+            device=agent.device,
+            answer_after=settings.simulator_agent_answer_delay,
+            # People's phones wait for the caller; the simulated colleagues hang up by themselves.
+            talk_seconds=None if agent.login in HUMAN_AGENTS else settings.simulator_talk_seconds,
+        )
+        for agent in agents
+        if agent.device
+    ]
+    async with EmbeddedStack(settings, phones=phones, fixed_ports=True) as stack:
+        assert stack.service is not None and stack.simulator is not None
+        for agent in agents:
+            if agent.role == "agent" and agent.login not in HUMAN_AGENTS:
+                await stack.service.set_agent_available(agent.login)
+        rng = random.Random(11)
+        generator = CallGenerator(
+            stack.simulator,
+            lambda n: demo_caller(summary.known_numbers, rng),
+            interval=settings.simulator_call_interval,
+        )
+        generator.start()
+        database = _safe_url(settings.effective_database_url())
+        ami = f"{settings.ami_host}:{stack.simulator.ami_port}"
+        lines = [
+            "",
+            "bankcti demo is running.",
+            f"  console:   {stack.http_url}/   (API docs: /docs)",
+            "  log in as: agent1 / demo   or agent2 / demo   (supervisor: super1 / demo)",
+            f"  data:      {settings.data_dir}   (database: {database})",
+            f"  PBX:       simulated Asterisk, AMI on {ami}, "
+            f"a call every ~{settings.simulator_call_interval:g} s",
+            "Press Ctrl+C to stop.",
+            "",
+        ]
+        print("\n".join(lines), file=sys.stderr, flush=True)
+        try:
+            await _wait_for_signal()
+        finally:
+            await generator.stop()
     return 0
 
 
