@@ -1,7 +1,13 @@
-"""Seed a demo bank: agents, a supervisor, customers with phones, accounts and history.
+"""Seed a demo bank: teams, agents, a supervisor, and customers with everything a CRM holds.
 
-Idempotent: agents are keyed by login, customers by (name, primary number),
-past contacts by call id, so seeding twice adds nothing.  Full account
+Each customer comes with phones, accounts and 12 months of transactions, an
+ID number, ownership history, follow-ups (some due today, some overdue),
+contracts in every status with plans and payments, and a few shares; some
+sit in the public pool, some are locked, some in the recycle bin.
+
+Idempotent: teams are keyed by name, agents by login, customers by (name,
+primary number), past calls by call id, and everything else is created only
+with its customer, so seeding twice adds nothing.  Full account and ID
 numbers exist only in memory here; the database gets last 4 + hash.
 """
 
@@ -9,20 +15,28 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.accounts import AccountBook
 from crm_core.agents import AgentDirectory, AgentExistsError
 from crm_core.coltypes import utcnow
 from crm_core.demo_data import DemoCustomer, demo_agent_names, demo_customers
-from crm_core.interactions import call_durations
-from crm_core.models import Account, Agent, Customer, Interaction, PhoneNumber
+from crm_core.demo_rows import (
+    DemoClock,
+    DemoIds,
+    contract_rows,
+    customer_row,
+    follow_up_rows,
+    history_rows,
+    transaction_rows,
+)
+from crm_core.demo_story import DEMO_TEAMS, team_of
+from crm_core.models import Agent, Customer, Interaction, PhoneNumber, Team, Transaction
 
-__all__ = ["DEMO_PASSWORD", "DEMO_QUEUES", "SUPERVISOR_LOGIN", "DemoSummary", "seed_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_QUEUES", "DEMO_TEAMS", "SUPERVISOR_LOGIN", "DemoSummary", "seed_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +61,7 @@ class DemoSummary(BaseModel):
     password: str
     known_numbers: list[str]  # E.164 numbers of demo customers, for the demo caller generator
     shared_number: str | None  # one landline of two customers (the several-matches screen-pop)
+    teams: list[str]
     message: str
 
 
@@ -78,70 +93,31 @@ async def _seed_agents(
     return created, [w[0] for w in wanted[:-1]]
 
 
-def _customer_row(person: DemoCustomer, book: AccountBook, owner_id: int | None) -> Customer:
-    customer = Customer(
-        name=person.name, kind=person.kind, tier=person.tier, status=person.status, owner_agent_id=owner_id
-    )
-    customer.phones = [
-        PhoneNumber(raw=p.raw, e164=p.e164, type=p.type, is_primary=p.is_primary) for p in person.phones
-    ]
-    customer.accounts = [
-        Account(
-            type=a.type,
-            number_last4=a.number[-4:],
-            number_hash=book.number_hash(a.number),
-            balance=a.balance,
-            currency="CNY",
-            status="active",
+async def _seed_teams(session: AsyncSession, logins: list[str]) -> list[int]:
+    """Create the demo teams if missing and put demo agents without a team in theirs."""
+    supervisor = await session.scalar(select(Agent.id).where(Agent.login == SUPERVISOR_LOGIN))
+    existing = {name: id_ for name, id_ in await session.execute(select(Team.name, Team.id))}
+    for name in DEMO_TEAMS:
+        if name not in existing:
+            team = Team(name=name, supervisor_id=supervisor)
+            session.add(team)
+            await session.flush()
+            existing[name] = team.id
+    team_ids = [existing[name] for name in DEMO_TEAMS]
+    for index, login in enumerate(logins):
+        await session.execute(
+            update(Agent)
+            .where(Agent.login == login, Agent.team_id.is_(None))
+            .values(team_id=team_ids[team_of(index)])
         )
-        for a in person.accounts
-    ]
-    return customer
-
-
-def _contacts(
-    person: DemoCustomer, customer: Customer, owner_id: int | None, skip: set[str]
-) -> list[Interaction]:
-    now = utcnow()
-    primary = next(p for p in person.phones if p.is_primary)
-    rows = []
-    for contact in person.contacts:
-        if contact.call_id in skip:
-            continue
-        arrived = now - contact.days_ago
-        queued = arrived + timedelta(seconds=12)
-        answered = queued + timedelta(seconds=8)
-        ended = answered + timedelta(seconds=contact.talk_seconds)
-        wait, talk = call_durations(queued, answered, ended)
-        rows.append(
-            Interaction(
-                call_id=contact.call_id,
-                channel="phone",
-                direction="inbound",
-                customer=customer,
-                agent_id=owner_id,
-                queue="cards" if "card" in contact.disposition else "accounts",
-                caller_number=primary.raw,
-                caller_e164=primary.e164,
-                arrived_at=arrived,
-                queued_at=queued,
-                offered_at=queued + timedelta(seconds=2),
-                answered_at=answered,
-                ended_at=ended,
-                wait_seconds=wait,
-                talk_seconds=talk,
-                outcome="answered",
-                disposition=contact.disposition,
-                notes=f"Demo: {contact.disposition}.",
-            )
-        )
-    return rows
+    return team_ids
 
 
 def _known_numbers(people: list[DemoCustomer]) -> list[str]:
     # Valuable customers first: they make the most telling screen-pops.
     rank = {"private": 0, "vip": 1, "gold": 2}
-    ordered = sorted(people, key=lambda p: rank.get(p.tier, 3))
+    # Deleted customers never match a caller ID: no point calling as them.
+    ordered = sorted((p for p in people if p.deleted_ago is None), key=lambda p: rank.get(p.tier, 3))
     numbers: list[str] = []
     for person in ordered:
         if person.primary_e164 not in numbers:
@@ -149,6 +125,47 @@ def _known_numbers(people: list[DemoCustomer]) -> list[str]:
         if len(numbers) >= _KNOWN_NUMBERS:
             break
     return numbers
+
+
+async def _seed_customers(
+    session: AsyncSession,
+    people: list[DemoCustomer],
+    book: AccountBook,
+    pepper: bytes,
+    ids: DemoIds,
+    clock: DemoClock,
+) -> int:
+    """Add the customers not stored yet, with all their records; return how many."""
+    primaries = await session.execute(
+        select(Customer.name, PhoneNumber.e164)
+        .join(PhoneNumber, PhoneNumber.customer_id == Customer.id)
+        .where(PhoneNumber.is_primary.is_(True))
+    )
+    known = {(name, e164) for name, e164 in primaries}
+    call_ids = [c.call_id for p in people for c in p.contacts]
+    stored = await session.scalars(select(Interaction.call_id).where(Interaction.call_id.in_(call_ids)))
+    skip = {call_id for call_id in stored if call_id is not None}
+    new = []
+    for person in people:
+        if (person.name, person.primary_e164) in known:
+            continue
+        customer = customer_row(person, book, pepper, ids, clock)
+        session.add(customer)
+        session.add_all(history_rows(person, customer, ids, clock))
+        session.add_all(follow_up_rows(person, customer, ids, clock, skip))
+        contracts = contract_rows(person, customer, ids, clock)
+        session.add_all(contract for contract, _ in contracts)
+        new.append((person, customer, contracts))
+    await session.flush()
+    transactions = []
+    for person, customer, contracts in new:
+        for contract, demo in contracts:
+            if demo.renewal_of is not None:
+                contract.renewed_from_id = contracts[demo.renewal_of][0].id
+        transactions.extend(transaction_rows(person, customer, clock))
+    if transactions:
+        await session.execute(insert(Transaction), transactions)
+    return len(new)
 
 
 async def seed_demo(
@@ -164,39 +181,26 @@ async def seed_demo(
     Creates agents ``agent1``..``agent<agents>`` (extensions 1001.., devices
     ``Local/1001@agents``.., queues among accounts/cards/general) and the
     supervisor ``super1``, all with password ``demo``, then ``customers``
-    customers generated from ``seed``.  ``pepper`` is the install's account
-    number pepper (see :func:`crm_core.accounts.load_or_create_pepper`);
-    without it a throw-away one is used and demo account numbers cannot be
-    found by number later.  Raises :class:`ValueError` for negative counts.
+    customers generated from ``seed`` (see :func:`crm_core.demo_data.demo_customers`;
+    ``customers_total`` counts live ones, the recycle bin aside).  Agents
+    are spread over :data:`DEMO_TEAMS`, both supervised by ``super1``.
+    ``pepper`` is the install's pepper for account and ID numbers (see
+    :func:`crm_core.accounts.load_or_create_pepper`); without it a
+    throw-away one is used and demo numbers cannot be found later.  Raises
+    :class:`ValueError` for negative counts.
     """
     if customers < 0 or agents < 1:
         raise ValueError("customers must be >= 0 and agents >= 1")
     agents_created, logins = await _seed_agents(session_factory, agents, seed)
-    book = AccountBook(session_factory, pepper or secrets.token_bytes(32))
+    pepper = pepper or secrets.token_bytes(32)
+    book = AccountBook(session_factory, pepper)
     people = demo_customers(customers, agents, seed)
-    created = 0
+    clock = DemoClock(utcnow())
     async with session_factory() as session, session.begin():
+        team_ids = await _seed_teams(session, logins)
         agent_ids = {login: id_ for login, id_ in await session.execute(select(Agent.login, Agent.id))}
-        primaries = await session.execute(
-            select(Customer.name, PhoneNumber.e164)
-            .join(PhoneNumber, PhoneNumber.customer_id == Customer.id)
-            .where(PhoneNumber.is_primary.is_(True))
-        )
-        known = {(name, e164) for name, e164 in primaries}
-        call_ids = [c.call_id for p in people for c in p.contacts]
-        skip = set(
-            (
-                await session.scalars(select(Interaction.call_id).where(Interaction.call_id.in_(call_ids)))
-            ).all()
-        )
-        for person in people:
-            if (person.name, person.primary_e164) in known:
-                continue
-            owner_id = None if person.owner_index is None else agent_ids.get(logins[person.owner_index])
-            customer = _customer_row(person, book, owner_id)
-            session.add(customer)
-            session.add_all(_contacts(person, customer, owner_id, skip))
-            created += 1
+        ids = DemoIds([agent_ids.get(login) for login in logins], agent_ids.get(SUPERVISOR_LOGIN), team_ids)
+        created = await _seed_customers(session, people, book, pepper, ids, clock)
     async with session_factory() as session:
         customers_total = int(
             await session.scalar(
@@ -216,6 +220,7 @@ async def seed_demo(
         password=DEMO_PASSWORD,
         known_numbers=_known_numbers(people),
         shared_number=shared,
+        teams=list(DEMO_TEAMS),
         message=(
             f"demo agents {logins[0]}..{logins[-1]} and supervisor {SUPERVISOR_LOGIN} "
             f"have password '{DEMO_PASSWORD}'"

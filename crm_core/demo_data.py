@@ -1,21 +1,33 @@
 """Deterministic generation of a demo bank's customers (no database here).
 
-Everything derives from one :class:`random.Random` seed, so a given seed
-always yields the same people, numbers and balances.  Balances follow a
-Pareto law within tiers: a few private/VIP customers hold most of the
-assets, as in a real retail book.
+Everything derives from the seed, so a given seed always yields the same
+people, numbers, balances, histories and contracts; the first ``n``
+customers of a larger run equal a run of ``n``.  Balances follow a Pareto
+law within tiers: a few private/VIP customers hold most of the assets, as in
+a real retail book.  The plain data types live in :mod:`crm_core.demo_types`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
+from crm_core.demo_ledger import DemoQuota, account_transactions, customer_contracts
+from crm_core.demo_story import add_follow_ups, add_grants, assign_owner, maybe_delete, settle_deal_status
+from crm_core.demo_types import DemoAccount, DemoCompanyContact, DemoContact, DemoCustomer, DemoPhone
 from crm_core.phones import normalize
 
-__all__ = ["DemoAccount", "DemoContact", "DemoCustomer", "DemoPhone", "demo_agent_names", "demo_customers"]
+__all__ = [
+    "DemoAccount",
+    "DemoContact",
+    "DemoCustomer",
+    "DemoPhone",
+    "aum",
+    "demo_agent_names",
+    "demo_customers",
+]
 
 REGION = "CN"
 
@@ -59,45 +71,12 @@ _DISPOSITIONS = (
 )
 
 _CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class DemoPhone:
-    raw: str
-    e164: str
-    type: str
-    is_primary: bool
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    type: str
-    number: str  # full number: hashed and reduced to its last 4 before storage
-    balance: Decimal
-
-
-@dataclass(frozen=True)
-class DemoContact:
-    call_id: str
-    days_ago: timedelta
-    talk_seconds: int
-    disposition: str
-
-
-@dataclass
-class DemoCustomer:
-    name: str
-    kind: str
-    tier: str
-    status: str
-    owner_index: int | None  # index into the demo agents, None for the public pool
-    phones: list[DemoPhone] = field(default_factory=list)
-    accounts: list[DemoAccount] = field(default_factory=list)
-    contacts: list[DemoContact] = field(default_factory=list)
-
-    @property
-    def primary_e164(self) -> str:
-        return next(p.e164 for p in self.phones if p.is_primary)
+# Resident ID: 6-digit area, birth date, sequence, check character (GB 11643-1999).
+_ID_AREAS = ("110101", "310101", "440305", "330106", "320505")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # unified social credit code alphabet
+_CONTACT_TITLES = (("财务总监", "Finance Director"), ("总经理", "General Manager"), ("出纳", "Treasurer"))
 
 
 def demo_agent_names(count: int, seed: int) -> list[str]:
@@ -136,6 +115,22 @@ class _Numbers:
                 return DemoPhone(
                     raw=f"0{area}-{local[:4]} {local[4:]}", e164=e164, type=type, is_primary=is_primary
                 )
+
+    def id_number(self, kind: str, english: bool) -> str:
+        while True:
+            if kind == "company":
+                body = "91" + self._rng.choice(_ID_AREAS)
+                number = body + "".join(self._rng.choice(_CREDIT_CODE_CHARS) for _ in range(10))
+            elif english:
+                number = self._rng.choice("125") + self._digits(8)  # a passport number
+            else:
+                birth = date(1950, 1, 1) + timedelta(days=self._rng.randrange(365 * 53))
+                body = self._rng.choice(_ID_AREAS) + birth.strftime("%Y%m%d") + self._digits(3)
+                total = sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True))
+                number = body + _ID_CHECK[total % 11]
+            if number not in self._used:
+                self._used.add(number)
+                return number
 
     def account(self, type: str) -> str:
         prefix = {"card": "6225", "deposit": "6217", "loan": "5210", "wealth": "8801"}[type]
@@ -185,12 +180,62 @@ def _accounts(rng: random.Random, numbers: _Numbers, base: int, cap: int) -> lis
     return out
 
 
+def aum(person: DemoCustomer) -> Decimal:
+    """Assets under management: deposits plus wealth products."""
+    return sum((a.balance for a in person.accounts if a.type in {"deposit", "wealth"}), Decimal("0.00"))
+
+
+def _company_contacts(rng: random.Random, numbers: _Numbers, company: str) -> list[DemoCompanyContact]:
+    english = company.isascii()
+    domain = "".join(ch for ch in company.lower() if ch.isalpha())[:12] if english else f"corp{len(company)}"
+    out = []
+    for k in range(rng.randint(1, 3)):
+        name = _name(rng, "individual")
+        while name.isascii() != english:
+            name = _name(rng, "individual")
+        title = _CONTACT_TITLES[k % len(_CONTACT_TITLES)][1 if english else 0]
+        email = (
+            f"{name.lower().replace(' ', '.')}@{domain}.example.com"
+            if english
+            else f"contact{k + 1}@{domain}.example.cn"
+        )
+        out.append(DemoCompanyContact(name, title, numbers.mobile().e164, email, is_primary=k == 0))
+    return out
+
+
+def _enrich(
+    rng: random.Random, index: int, seed: int, person: DemoCustomer, agents: int, quota: DemoQuota
+) -> None:
+    """Everything beyond name, phones and balances, from the customer's own generator."""
+    assign_owner(rng, person, agents)
+    assets = aum(person)
+    company = person.kind == "company"
+    person.accounts = [
+        dataclasses.replace(
+            a, transactions=account_transactions(rng, a.type, a.balance, assets, company=company)
+        )
+        for a in person.accounts
+    ]
+    maybe_delete(rng, index, person)
+    owned = person.owner_index is not None and person.deleted_ago is None
+    person.contracts = customer_contracts(rng, f"D{seed}-{index:05d}", assets, owned=owned, quota=quota)
+    settle_deal_status(rng, person)
+    add_follow_ups(rng, person, quota)
+    add_grants(rng, person, agents, quota)
+
+
 def demo_customers(count: int, agents: int, seed: int) -> list[DemoCustomer]:
-    """``count`` deterministic demo customers owned by agents ``0..agents-1`` or public.
+    """``count`` deterministic demo customers owned by agents ``0..agents-1`` or in the public pool.
 
     Customers 0 and 1 share a home landline (the "several matches" case);
-    a few have a second phone; some have past contacts for their card.
+    a few have a second phone; some have past calls for their card.  Each
+    also gets an ID number, an ownership history, 12 months of
+    transactions, follow-ups, contracts and shares (see
+    :mod:`crm_core.demo_story` and :mod:`crm_core.demo_ledger`).
     """
+    if agents < 1:
+        raise ValueError("agents must be >= 1")
+    quota = DemoQuota()
     rng = random.Random(seed)
     numbers = _Numbers(rng)
     shared = numbers.landline()
@@ -208,9 +253,8 @@ def demo_customers(count: int, agents: int, seed: int) -> list[DemoCustomer]:
             name = f"{name} {index + 1}"
         seen_names.add(name)
         tier, base, cap = _tier(rng)
-        owner = rng.randrange(agents) if agents and rng.random() < 0.6 else None
-        status = "public" if owner is None else ("locked" if rng.random() < 0.1 else "owned")
-        customer = DemoCustomer(name=name, kind=kind, tier=tier, status=status, owner_index=owner)
+        customer = DemoCustomer(name=name, kind=kind, tier=tier, status="public", owner_index=None)
+        customer.id_number = numbers.id_number(kind, english=name.isascii())
         if kind == "company":
             customer.phones.append(numbers.landline(type="work", is_primary=True))
         else:
@@ -230,5 +274,8 @@ def demo_customers(count: int, agents: int, seed: int) -> list[DemoCustomer]:
                         disposition=rng.choice(_DISPOSITIONS),
                     )
                 )
+        if kind == "company":
+            customer.company_contacts = _company_contacts(rng, numbers, name)
+        _enrich(random.Random(f"demo-{seed}-{index}"), index, seed, customer, agents, quota)
         customers.append(customer)
     return customers

@@ -41,15 +41,39 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _sqlite_foreign_keys_off(connection: Connection) -> None:
+    # Batch mode rebuilds a table by copying it and dropping the original; with
+    # foreign keys on, that DROP would fire ON DELETE CASCADE / SET NULL in the
+    # referencing tables (e.g. wipe every phone number when customers is rebuilt).
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    if connection.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        raise RuntimeError(
+            "cannot turn SQLite foreign keys off: migrate on a connection with no open transaction"
+        )
+
+
+def _sqlite_check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left {len(broken)} dangling foreign keys (first: {tuple(broken[0])})")
+
+
 def do_run_migrations(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_foreign_keys_off(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            _sqlite_check_foreign_keys(connection)
+    # The connection is discarded after migrating (NullPool), so foreign keys
+    # are on again for every connection the service opens.
 
 
 async def run_async_migrations() -> None:

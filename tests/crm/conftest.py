@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,17 @@ from crm_core.db import create_engine, drop_database, session_factory, upgrade
 
 POSTGRES_ENV = "BANKCTI_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-TABLES = ("interactions", "accounts", "phone_numbers", "customers", "agents")
+#: Every table, referencing tables before the ones they reference (the order DELETE needs).
+TABLES = (
+    "audit_log", "job_leases", "parameter_changes", "parameters", "payments", "contract_installments",
+    "contract_lines", "contracts", "sharing_grants", "ownership_history", "transactions",
+    "customer_contacts", "interactions", "accounts", "phone_numbers", "customers", "teams", "agents",
+)  # fmt: skip
+#: The append-only trigger of migration 0002 on SQLite (re-created after emptying audit_log).
+SQLITE_AUDIT_DELETE_TRIGGER = (
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log\n"
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+)
 
 
 def new_database_url(backend: str, directory: Path) -> str:
@@ -54,22 +64,38 @@ async def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await drop_database(url)
 
 
-async def _clear(engine: AsyncEngine) -> None:
+async def clear_tables(engine: AsyncEngine) -> None:
+    """Empty every table, ``audit_log`` included, leaving its append-only trigger in place.
+
+    PostgreSQL: ``TRUNCATE`` (row triggers do not fire on it).  SQLite: the
+    DELETE trigger is dropped and re-created around the delete, in one
+    transaction, so no other connection ever sees audit_log unprotected.
+    """
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in TABLES:
-                await connection.execute(text(f"DELETE FROM {table}"))
+            return
+        # The first DELETE opens the transaction (pysqlite runs DDL before any DML in autocommit).
+        for table in TABLES[1:]:
+            await connection.execute(text(f"DELETE FROM {table}"))
+        await connection.execute(text("DROP TRIGGER audit_log_no_delete"))
+        await connection.execute(text("DELETE FROM audit_log"))
+        await connection.execute(text(SQLITE_AUDIT_DELETE_TRIGGER))
 
 
 @pytest.fixture
 async def crm_engine(crm_db_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on the session database, emptied before the test."""
     engine = create_engine(crm_db_url)
-    await _clear(engine)
+    await clear_tables(engine)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def clear_crm_tables() -> Callable[[AsyncEngine], Awaitable[None]]:
+    """:func:`clear_tables`, for tests that empty the database midway."""
+    return clear_tables
 
 
 @pytest.fixture

@@ -27,7 +27,12 @@ from crm_core.db import (
 )
 from crm_core.models import Account, Base, Customer, Interaction
 
-TABLES = {"agents", "customers", "phone_numbers", "accounts", "interactions"}
+TABLES = {
+    "agents", "customers", "phone_numbers", "accounts", "interactions", "teams", "customer_contacts",
+    "transactions", "contracts", "contract_lines", "contract_installments", "payments", "ownership_history",
+    "sharing_grants", "parameters", "parameter_changes", "audit_log", "job_leases",
+}  # fmt: skip
+HEAD = "0002"
 
 
 def _schema_diff(connection: Connection) -> list[object]:
@@ -43,7 +48,7 @@ async def test_migration_matches_models_and_round_trips(fresh_db_url: str) -> No
     await create_database_if_missing(fresh_db_url)
     assert await current_revision(fresh_db_url) is None
     await upgrade(fresh_db_url)
-    assert await current_revision(fresh_db_url) == "0001"
+    assert await current_revision(fresh_db_url) == HEAD
     engine = create_engine(fresh_db_url)
     try:
         async with engine.connect() as connection:
@@ -73,7 +78,7 @@ async def test_sqlite_database_in_new_directory(tmp_path: Path, monkeypatch: pyt
     url = f"sqlite:///{tmp_path / 'a' / 'b' / 'bankcti.db'}"  # sync URL: the async driver is chosen
     await upgrade(url)
     assert (tmp_path / "a" / "b" / "bankcti.db").exists()
-    assert await current_revision(url) == "0001"
+    assert await current_revision(url) == HEAD
 
 
 async def test_alembic_commands_run_standalone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,7 +86,7 @@ async def test_alembic_commands_run_standalone(tmp_path: Path, monkeypatch: pyte
     monkeypatch.chdir(tmp_path)
     url = f"sqlite+aiosqlite:///{tmp_path / 'standalone.db'}"
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-    assert await current_revision(url) == "0001"
+    assert await current_revision(url) == HEAD
 
 
 @pytest.mark.parametrize("url", ["sqlite:///offline.db", "postgresql://u@localhost/offline"])
