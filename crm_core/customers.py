@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from crm_core.accounts import mask
+from crm_core.actor import Actor
 from crm_core.coltypes import utcnow
+from crm_core.errors import Conflict, NotFound
 from crm_core.models import (
     CUSTOMER_KINDS,
     CUSTOMER_STATUSES,
@@ -27,6 +29,7 @@ from crm_core.models import (
     PhoneNumber,
 )
 from crm_core.phones import normalize
+from crm_core.recycle import RecycleBin
 from crm_core.schemas import AccountCard, CustomerCard, FollowUpCard
 
 __all__ = ["RECENT_FOLLOW_UPS", "CustomerDirectory"]
@@ -103,7 +106,14 @@ class CustomerDirectory:
                 owner_id = await session.scalar(select(Agent.id).where(Agent.login == owner_login))
                 if owner_id is None:
                     raise ValueError(f"no agent with login {owner_login!r}")
-            customer = Customer(name=name, kind=kind, tier=tier, owner_agent_id=owner_id, status=status)
+            customer = Customer(
+                name=name,
+                kind=kind,
+                tier=tier,
+                owner_agent_id=owner_id,
+                status=status,
+                owned_since=utcnow() if owner_id is not None else None,
+            )
             session.add(customer)
             await session.flush()
             return customer.id
@@ -136,19 +146,16 @@ class CustomerDirectory:
         return e164
 
     async def soft_delete(self, customer_id: int) -> bool:
-        """Move a customer to the recycle bin; False if unknown or already deleted."""
-        async with self._sessions() as session, session.begin():
-            now = utcnow()
-            deleted_id = await session.scalar(
-                update(Customer)
-                .where(Customer.id == customer_id, Customer.deleted_at.is_(None))
-                .values(deleted_at=now, updated_at=now)
-                .returning(Customer.id)
-            )
-        deleted = deleted_id is not None
-        if deleted:
-            log.info("crm.customer_deleted", extra={"customer_id": customer_id})
-        return deleted
+        """Move a customer to the recycle bin as the system; False if unknown or already deleted.
+
+        Same as :meth:`crm_core.recycle.RecycleBin.delete` by the system
+        actor (audited, purged after the default delay).
+        """
+        try:
+            await RecycleBin(self._sessions).delete(Actor.system(), customer_id)
+        except (NotFound, Conflict):
+            return False
+        return True
 
 
 async def _cards(
