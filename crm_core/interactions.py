@@ -5,7 +5,9 @@ Facts about a call arrive at different moments and possibly more than once
 Each is an ``INSERT … ON CONFLICT (call_id) DO UPDATE`` touching only the
 fields it carries, so writes merge in any order, a replay changes nothing,
 and concurrent writers for one call never create two rows (SQLite and
-PostgreSQL alike).
+PostgreSQL alike).  Every write of a row linked to a customer also moves
+``customers.last_follow_up_at`` forward in the same transaction: the
+release-to-pool rule of :mod:`crm_core.protection` reads it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,7 +24,7 @@ from crm_core.coltypes import utcnow
 from crm_core.models import Agent, Customer, Interaction
 from crm_core.schemas import InteractionRecord, IvrStep
 
-__all__ = ["InteractionWriter", "call_durations"]
+__all__ = ["InteractionWriter", "call_durations", "touch_last_follow_up"]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +153,8 @@ class InteractionWriter:
             stmt = stmt.on_conflict_do_update(index_elements=[Interaction.call_id], set_=set_).returning(
                 Interaction.id,
                 Interaction.agent_id,
+                Interaction.customer_id,
+                Interaction.arrived_at,
                 Interaction.queued_at,
                 Interaction.answered_at,
                 Interaction.ended_at,
@@ -165,6 +169,9 @@ class InteractionWriter:
                     .where(Interaction.id == row.id)
                     .values(wait_seconds=durations[0], talk_seconds=durations[1])
                 )
+            if row.customer_id is not None:
+                contact_at = _contact_time(now, row.arrived_at, row.answered_at, row.ended_at)
+                await touch_last_follow_up(session, row.customer_id, contact_at)
         if record.agent_login is not None and row.agent_id is None:
             log.warning("interaction.unknown_agent", extra={"call_id": record.call_id})
         return int(row.id)
@@ -191,9 +198,11 @@ class InteractionWriter:
             set_["agent_id"] = func.coalesce(_TABLE.c.agent_id, stmt.excluded.agent_id)
             set_["updated_at"] = stmt.excluded.updated_at
             stmt = stmt.on_conflict_do_update(index_elements=[Interaction.call_id], set_=set_).returning(
-                Interaction.agent_id
+                Interaction.agent_id, Interaction.customer_id
             )
-            agent_id = (await session.execute(stmt)).scalar_one()
+            agent_id, customer_id = (await session.execute(stmt)).one()
+            if customer_id is not None:
+                await touch_last_follow_up(session, customer_id, now)
         log.info("interaction.note_saved", extra={"call_id": call_id, "agent": agent_login})
         if agent_id is None:
             log.warning("interaction.unknown_agent", extra={"call_id": call_id})
@@ -212,7 +221,7 @@ class InteractionWriter:
             return None
         interaction, login = row
         return InteractionRecord(
-            call_id=interaction.call_id,
+            call_id=call_id,
             channel=interaction.channel,
             direction=interaction.direction,
             customer_id=interaction.customer_id,
@@ -241,6 +250,29 @@ class InteractionWriter:
         """Number of interactions stored."""
         async with self._sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(Interaction)) or 0)
+
+
+async def touch_last_follow_up(session: AsyncSession, customer_id: int, at: datetime) -> None:
+    """Move ``customers.last_follow_up_at`` forward to ``at`` (never back), in the caller's transaction.
+
+    The release-to-pool rule reads this column; replays of old facts leave it alone.
+    """
+    await session.execute(
+        update(Customer)
+        .where(
+            Customer.id == customer_id,
+            or_(Customer.last_follow_up_at.is_(None), Customer.last_follow_up_at < at),
+        )
+        .values(last_follow_up_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _contact_time(now: datetime, *moments: datetime | None) -> datetime:
+    # The latest known moment of the call; a source clock ahead of ours never
+    # dates a contact in the future (that would postpone the customer's release).
+    known = [moment for moment in moments if moment is not None]
+    return min(max(known), now) if known else now
 
 
 def _insert_for(session: AsyncSession) -> Any:
