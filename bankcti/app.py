@@ -23,6 +23,7 @@ from agent_console.server import ConsoleServer, start_console
 from bankcti.adapters import AcdAgentControl, CrmAuthenticator, CrmNoteWriter
 from bankcti.bus import EventBus, create_bus
 from bankcti.callflow import CallFlowSettings, InboundCallFlow
+from bankcti.crm_jobs import register_crm_jobs
 from bankcti.history import ResilientHistory
 from bankcti.settings import Settings
 from crm_core.accounts import load_or_create_pepper
@@ -30,6 +31,9 @@ from crm_core.agents import AgentDirectory
 from crm_core.customers import CustomerDirectory
 from crm_core.db import create_engine, session_factory
 from crm_core.interactions import InteractionWriter
+from crm_core.jobs import JobRunner, default_holder
+from crm_core.parameters import ParameterStore
+from crm_core.protection import ProtectionService
 from cti.ami.client import AmiClient, AmiError
 from cti.ami.message import AmiMessage
 from cti.fastagi import FastAgiServer
@@ -61,6 +65,10 @@ class Service:
         self.customers = CustomerDirectory(self.sessions)
         self.interactions = InteractionWriter(self.sessions)
         self.agents = AgentDirectory(self.sessions)
+        self.parameters = ParameterStore(self.sessions)
+        self.protection = ProtectionService(self.sessions, self.parameters)
+        self.jobs = JobRunner(self.sessions, default_holder())
+        register_crm_jobs(self.jobs, self.protection, self.parameters)
         self.history = ResilientHistory(
             self.interactions,
             settings.data_dir / "history-spool.jsonl",
@@ -107,6 +115,8 @@ class Service:
         for queue in self._queue_names():
             self.acd.add_queue(queue)
         await self.fastagi.start()
+        if self.settings.jobs_enabled:
+            self.jobs.start()
         if self.settings.ami_enabled:
             self._start_ami()
         app = create_app(
@@ -187,6 +197,7 @@ class Service:
         if self.console is not None:
             await self.console.close()
         await self.fastagi.close()
+        await self.jobs.close()
         if self.ami is not None:
             await self.ami.close()
         for task in list(self._tasks):

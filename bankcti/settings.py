@@ -74,6 +74,8 @@ class Settings(BaseModel):
     acd_moh_class: str = "default"
     acd_max_wait_seconds: int = Field(600, ge=5)
 
+    jobs_enabled: bool = True
+
     simulator_enabled: bool = False
     simulator_call_interval: float = Field(8.0, gt=0)
     simulator_agent_answer_delay: float = Field(2.0, ge=0)

@@ -24,7 +24,7 @@ def _live_calls(db: Path) -> list[tuple[str, str | None]]:
     """Interactions of calls taken while the demo ran (seeded history has other ids)."""
     with sqlite3.connect(db) as connection:
         rows = connection.execute("SELECT call_id, outcome FROM interactions").fetchall()
-    return [(call_id, outcome) for call_id, outcome in rows if re.fullmatch(r"\d+\.\d+", call_id)]
+    return [(call_id, outcome) for call_id, outcome in rows if call_id and re.fullmatch(r"\d+\.\d+", call_id)]
 
 
 async def test_demo_serves_the_console_and_records_simulated_calls(tmp_path: Path) -> None:
