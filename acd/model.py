@@ -92,7 +92,10 @@ class QueuedCall:
     """A call waiting for an agent in ``queue``.
 
     Higher ``priority`` is served first; ``enqueued_at`` (epoch seconds) is
-    stamped by the ACD when left ``None``.
+    stamped by the ACD when left ``None``.  The IVR decides the routing
+    facts: ``skills`` the answering agent needs, the customer's ``tier`` and
+    how the caller proved who they are (``authentication``: ``none``,
+    ``caller_id`` or ``verified``).
     """
 
     call_id: str
@@ -101,6 +104,9 @@ class QueuedCall:
     customer_id: int | None = None
     priority: int = 0
     enqueued_at: float | None = None
+    skills: frozenset[str] = frozenset()
+    tier: str | None = None
+    authentication: str = "none"
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,14 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import signal
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from acd import Acd
+from acd.callbacks import CallbackDesk
 from agent_console.app import create_app
 from agent_console.server import ConsoleServer, start_console
 from bankcti.adapters import AcdAgentControl, CrmAuthenticator, CrmNoteWriter
@@ -34,13 +37,17 @@ from crm_core.interactions import InteractionWriter
 from crm_core.jobs import JobRunner, default_holder
 from crm_core.parameters import ParameterStore
 from crm_core.protection import ProtectionService
+from crm_core.selfservice import SelfService
 from cti.ami.client import AmiClient, AmiError
 from cti.ami.message import AmiMessage
 from cti.fastagi import FastAgiServer
 from cti.tracker import Call, CallState, CallTracker
-from ivr import IvrEngine, load_menus
+from ivr import IvrEngine, MenuError, MenuSet, UnknownMenu, load_menus
 
-__all__ = ["Service", "ServicePorts"]
+__all__ = ["PID_FILE", "Service", "ServicePorts"]
+
+#: Name of the file in the data directory holding the running service's pid (``bankcti ivr reload``).
+PID_FILE = "bankcti.pid"
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +84,17 @@ class Service:
         self.acd = Acd(
             self.bus, ring_timeout=settings.acd_ring_timeout, wrapup_seconds=settings.acd_wrapup_seconds
         )
-        self.menus = load_menus(settings.ivr_menu_dir)
-        self.ivr = IvrEngine(self.menus, self.customers, region=settings.phone_region)
+        self.menus = self._load_menus()
+        self.callbacks = CallbackDesk()
+        self.selfservice = SelfService(self.sessions, self.pepper, self.parameters)
+        self.ivr = IvrEngine(
+            self.menus,
+            self.customers,
+            region=settings.phone_region,
+            selfservice=self.selfservice,
+            callbacks=self.callbacks,
+            ignore_business_hours=settings.ivr_ignore_business_hours,
+        )
         self.flow = InboundCallFlow(
             ivr=self.ivr,
             acd=self.acd,
@@ -100,6 +116,52 @@ class Service:
         self.ami: AmiClient | None = None
         self.console: ConsoleServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pid_file = settings.data_dir / PID_FILE
+        self._sighup = False
+
+    def _load_menus(self) -> MenuSet:
+        """Load and check the menu directory, including the entry menu (``MenuError`` when bad)."""
+        menus = load_menus(self.settings.ivr_menu_dir)
+        try:
+            menus.get(self.settings.ivr_entry_menu)
+        except UnknownMenu as exc:
+            raise MenuError(self.settings.ivr_menu_dir, None, str(exc)) from None
+        return menus
+
+    def reload_menus(self) -> bool:
+        """Load the menu files again (SIGHUP, ``bankcti ivr reload``).
+
+        New calls start on the new menus, calls in progress finish on the
+        version they started with.  A bad file is logged with its file, line
+        and reason, and the running menus stay: the result is ``False``.
+        """
+        try:
+            menus = self._load_menus()
+            self.ivr.replace_menus(menus)
+        except (MenuError, ValueError) as exc:
+            log.error("ivr.reload_refused", extra={"error": str(exc)})
+            return False
+        self.menus = menus
+        for queue in menus.queue_names():
+            self.acd.add_queue(queue)
+        log.info("ivr.reloaded", extra={"menus": sorted(menu.name for menu in menus)})
+        return True
+
+    def _install_reload(self) -> None:
+        # One service per process owns SIGHUP and the pid file (tests may run several, one at a time).
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.reload_menus)
+            self._sighup = True
+        self._pid_file.write_text(f"{os.getpid()}\n", encoding="ascii")
+
+    def _remove_reload(self) -> None:
+        if self._sighup:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            self._sighup = False
+        with contextlib.suppress(OSError):
+            if self._pid_file.read_text(encoding="ascii").strip() == str(os.getpid()):
+                self._pid_file.unlink()
 
     @property
     def ports(self) -> ServicePorts:
@@ -127,6 +189,7 @@ class Service:
             session_ttl=self.settings.http_session_ttl_seconds,
         )
         self.console = await start_console(app, self.settings.http_host, self.settings.http_port)
+        self._install_reload()
         # Everything built so far lives as long as the process: keep it out of
         # the collector's full passes (they paused the loop for ~100 ms).
         gc.freeze()
@@ -194,6 +257,7 @@ class Service:
         await self.acd.set_agent_state(login, "available")
 
     async def close(self) -> None:
+        self._remove_reload()
         if self.console is not None:
             await self.console.close()
         await self.fastagi.close()

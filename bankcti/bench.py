@@ -129,7 +129,7 @@ async def run_pop_benchmark(
             "-m", "cti.simulator", "--ami-port", str(ami_port), "--agi-port", str(agi_port),
             "--ami-username", settings.ami_username, "--ami-secret", settings.ami_secret,
             "--speed", str(speed), "--answer-after", "1", "--talk", "2", "--hangup-after-answer", "2",
-            "--keys", "0", "--calls", str(calls), "--wait-stdin", *phones,
+            "--keys", "2,0", "--calls", str(calls), "--wait-stdin", *phones,
         )  # fmt: skip
         service = await _start_process(
             "-m", "bankcti.cli", "serve",
@@ -138,6 +138,7 @@ async def run_pop_benchmark(
                 "BANKCTI_FASTAGI_PORT": str(agi_port), "BANKCTI_AMI_PORT": str(ami_port),
                 "BANKCTI_ACD_WRAPUP_SECONDS": "0", "BANKCTI_ACD_HOLD_POLL_MS": "50",
                 "BANKCTI_LOG_LEVEL": "WARNING", "BANKCTI_MQTT_URL": settings.mqtt_url,
+                "BANKCTI_IVR_IGNORE_BUSINESS_HOURS": "true",
             },
         )  # fmt: skip
         base = f"http://127.0.0.1:{http_port}"

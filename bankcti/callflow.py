@@ -123,8 +123,10 @@ class InboundCallFlow:
 
     async def _run(self, channel: AgiChannel, call: _LiveCall) -> str:
         await channel.answer()
-        result = await self._ivr.run(channel, entry=self._settings.entry_menu, on_step=call.path.append)
-        customer_id = result.customer.id if result.customer else None
+        result = await self._ivr.run(
+            channel, entry=self._settings.entry_menu, on_step=call.path.append, call_id=call.call_id
+        )
+        customer_id = result.customer_id
         await self._write(
             InteractionRecord(
                 call_id=call.call_id,
@@ -155,8 +157,12 @@ class InboundCallFlow:
                 call_id=call.call_id,
                 queue=call.queue,
                 caller_number=call.caller_number,
-                customer_id=result.customer.id if result.customer else None,
+                customer_id=result.customer_id,
+                priority=result.route_priority,
                 enqueued_at=queued_at,
+                skills=result.route_skills,
+                tier=result.tier,
+                authentication=result.authentication,
             ),
             on_offer=offered,
         )

@@ -1,4 +1,4 @@
-"""``bankcti`` command line: serve, demo, db upgrade, import, bench.
+"""``bankcti`` command line: serve, demo, db upgrade, import, bench, ivr check / reload.
 
 Every error a user can cause (bad settings, unreachable database, bad menu
 file) ends with one clear line on stderr and exit status 1 — no traceback.
@@ -57,6 +57,31 @@ def _parser() -> argparse.ArgumentParser:
     customers.add_argument("--report", type=Path, metavar="FILE", help="also write rejected rows as CSV")
     customers.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
 
+    ivr = sub.add_parser("ivr", help="IVR menus")
+    ivr_sub = ivr.add_subparsers(dest="ivr_command", required=True)
+    check = ivr_sub.add_parser(
+        "check",
+        help="validate menu files without starting the service (exit status 0 good, 1 refused)",
+        description="Each FILE is checked together with the other menus of its directory; "
+        "without FILE, the configured menu directory is checked.",
+    )
+    check.add_argument("files", nargs="*", type=Path, metavar="FILE", help="menu files (*.toml)")
+    ivr_sub.add_parser(
+        "reload",
+        help="check the menus, then make the running service load them (SIGHUP via the pid file)",
+    )
+
+    prompts = sub.add_parser("prompts", help="IVR prompt sound files")
+    prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True)
+    build = prompts_sub.add_parser(
+        "build",
+        help="render the prompt catalogs to 8 kHz sound files with espeak-ng and sox",
+        description="Reads <ivr menu dir>/prompts/<language>.toml and writes <out>/<language>/<name>.wav "
+        "(and .gsm). Exit status 1 if a menu uses a prompt missing from a catalog.",
+    )
+    build.add_argument("--out", type=Path, metavar="DIR", help="where to write (default: <data_dir>/sounds)")
+    build.add_argument("--lang", metavar="en,zh", help="only these languages (default: every catalog)")
+
     bench = sub.add_parser("bench", help="benchmarks (print a table, optionally write JSON)")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     pop = bench_sub.add_parser("pop", help="agent assigned -> screen-pop received, over real sockets")
@@ -69,11 +94,20 @@ def _parser() -> argparse.ArgumentParser:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message tells the user what to fix: shown without a traceback."""
     from agent_console.server import ConsoleStartupError
+    from bankcti.ivr_commands import ReloadError
     from crm_core.db import DatabaseSetupError
     from ivr import MenuError
 
     # OSError: a port already in use, an unwritable data directory, a refused connection.
-    return (UserError, SettingsError, MenuError, DatabaseSetupError, ConsoleStartupError, OSError)
+    return (
+        UserError,
+        SettingsError,
+        MenuError,
+        ReloadError,
+        DatabaseSetupError,
+        ConsoleStartupError,
+        OSError,
+    )
 
 
 def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
@@ -88,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides: dict[str, Any] = {}
     if args.command == "demo":
         overrides["simulator_enabled"] = True
+        # Demo callers phone at any hour: office-hours queues stay open.
+        overrides["ivr_ignore_business_hours"] = True
         if args.port is not None:
             overrides["http_port"] = args.port
         if args.data_dir is not None:
@@ -121,6 +157,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 dry_run=args.dry_run,
             )
         )
+    if args.command == "ivr":
+        from bankcti.ivr_commands import ivr_check, ivr_reload
+
+        return ivr_check(settings, args.files) if args.ivr_command == "check" else ivr_reload(settings)
+    if args.command == "prompts":
+        from bankcti.prompts_cmd import parse_languages, prompts_build
+
+        return prompts_build(settings, args.out, parse_languages(args.lang))
     # Imported here so `bankcti --help` stays fast and a broken optional piece
     # cannot stop unrelated commands.
     from bankcti import commands

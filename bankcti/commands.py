@@ -76,8 +76,10 @@ def demo_caller(known_numbers: list[str], rng: random.Random) -> CallerScript:
         number = f"+86139{rng.randrange(10**8):08d}"
     else:
         number = "anonymous"
-    choice = rng.choice(["1", "2", "0", "0", "7"])  # 7: an invalid key, then the fallback
-    keys = [choice] if choice != "7" else ["7", "0"]
+    language = rng.choice(["1", "2"])  # Mandarin / English
+    # 0: an agent; 3: loans and wealth (an agent with the skill); 7: an invalid key, then an agent.
+    choice = rng.choice(["0", "0", "3", "7"])
+    keys = [language, choice] if choice != "7" else [language, "7", "0"]
     return CallerScript(
         caller_id=number,
         keys=keys,

@@ -66,7 +66,8 @@ class Settings(BaseModel):
 
     phone_region: str = "CN"
     ivr_menu_dir: Path = CONFIG_DIR / "ivr"
-    ivr_entry_menu: str = "main"
+    ivr_entry_menu: str = "bank"
+    ivr_ignore_business_hours: bool = False
 
     acd_ring_timeout: int = Field(15, ge=1, le=300)
     acd_wrapup_seconds: int = Field(10, ge=0, le=3600)

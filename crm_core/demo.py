@@ -8,7 +8,9 @@ sit in the public pool, some are locked, some in the recycle bin.
 Idempotent: teams are keyed by name, agents by login, customers by (name,
 primary number), past calls by call id, and everything else is created only
 with its customer, so seeding twice adds nothing.  Full account and ID
-numbers exist only in memory here; the database gets last 4 + hash.
+numbers exist only in memory here; the database gets last 4 + hash.  Every
+deposit and card account has the IVR PIN :data:`DEMO_PIN`; the summary
+lists a few full numbers (``demo_accounts``) to try the IVR with.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from crm_core.agents import AgentDirectory, AgentExistsError
 from crm_core.coltypes import utcnow
 from crm_core.demo_data import DemoCustomer, demo_agent_names, demo_customers
 from crm_core.demo_rows import (
+    DEMO_PIN,
     DemoClock,
     DemoIds,
     contract_rows,
@@ -35,8 +38,17 @@ from crm_core.demo_rows import (
 )
 from crm_core.demo_story import DEMO_TEAMS, team_of
 from crm_core.models import Agent, Customer, Interaction, PhoneNumber, Team, Transaction
+from crm_core.selfservice_schemas import PIN_ACCOUNT_TYPES
 
-__all__ = ["DEMO_PASSWORD", "DEMO_QUEUES", "DEMO_TEAMS", "SUPERVISOR_LOGIN", "DemoSummary", "seed_demo"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "DEMO_PIN",
+    "DEMO_QUEUES",
+    "DEMO_TEAMS",
+    "SUPERVISOR_LOGIN",
+    "DemoSummary",
+    "seed_demo",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +75,10 @@ class DemoSummary(BaseModel):
     shared_number: str | None  # one landline of two customers (the several-matches screen-pop)
     teams: list[str]
     message: str
+    demo_pin: str = DEMO_PIN  # the IVR PIN of every demo deposit and card account
+    # (customer name, full account or card number) to try the IVR with; full numbers
+    # live only here, in memory, never in the database.
+    demo_accounts: list[tuple[str, str]] = []
 
 
 def _agent_queues(index: int) -> list[str]:
@@ -111,6 +127,20 @@ async def _seed_teams(session: AsyncSession, logins: list[str]) -> list[int]:
             .values(team_id=team_ids[team_of(index)])
         )
     return team_ids
+
+
+def _demo_accounts(people: list[DemoCustomer], known: list[str]) -> list[tuple[str, str]]:
+    # The callers of the demo generator first, so caller ID and account agree.
+    live = [p for p in people if p.deleted_ago is None]
+    ordered = sorted(
+        live,
+        key=lambda p: (
+            p.primary_e164 not in known,
+            known.index(p.primary_e164) if p.primary_e164 in known else 0,
+        ),
+    )
+    accounts = [(p.name, a.number) for p in ordered for a in p.accounts if a.type in PIN_ACCOUNT_TYPES]
+    return accounts[:_KNOWN_NUMBERS]
 
 
 def _known_numbers(people: list[DemoCustomer]) -> list[str]:
@@ -210,6 +240,7 @@ async def seed_demo(
         )
         agents_total = int(await session.scalar(select(func.count()).select_from(Agent)) or 0)
     shared = next((p.e164 for p in people[0].phones if not p.is_primary), None) if len(people) > 1 else None
+    known = _known_numbers(people)
     summary = DemoSummary(
         customers_created=created,
         customers_total=customers_total,
@@ -218,13 +249,15 @@ async def seed_demo(
         agent_logins=logins,
         supervisor_login=SUPERVISOR_LOGIN,
         password=DEMO_PASSWORD,
-        known_numbers=_known_numbers(people),
+        known_numbers=known,
         shared_number=shared,
         teams=list(DEMO_TEAMS),
         message=(
             f"demo agents {logins[0]}..{logins[-1]} and supervisor {SUPERVISOR_LOGIN} "
-            f"have password '{DEMO_PASSWORD}'"
+            f"have password '{DEMO_PASSWORD}'; IVR PIN of every demo account: {DEMO_PIN}"
         ),
+        demo_pin=DEMO_PIN,
+        demo_accounts=_demo_accounts(people, known),
     )
     log.info(
         "demo.seeded",

@@ -2,7 +2,8 @@
 
 Relative moments become real ones here: ``now`` and ``today`` are fixed once
 per seeding, so every row of a run agrees on the date.  Full account and ID
-numbers stop here: rows get last 4 + a peppered hash.
+numbers stop here: rows get last 4 + a peppered hash.  Every deposit and
+card account gets the phone-banking PIN :data:`DEMO_PIN` (stored hashed).
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from crm_core.models import (
     SharingGrant,
 )
 from crm_core.parameters_registry import REGISTRY
+from crm_core.selfservice_pins import hash_pin
+from crm_core.selfservice_schemas import PIN_ACCOUNT_TYPES
 
 __all__ = [
+    "DEMO_PIN",
     "DemoClock",
     "DemoIds",
     "contract_rows",
@@ -40,6 +44,8 @@ __all__ = [
 ]
 
 _PURGE_AFTER = timedelta(days=REGISTRY["recycle.purge_after_days"].default)
+#: The IVR PIN of every demo deposit and card account.
+DEMO_PIN = "123456"  # six digits, as the default menus collect
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ def customer_row(
             balance=a.balance,
             currency="CNY",
             status="active",
+            pin_hash=hash_pin(pepper, DEMO_PIN) if a.type in PIN_ACCOUNT_TYPES else None,
         )
         for a in person.accounts
     ]

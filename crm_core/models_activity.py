@@ -1,4 +1,4 @@
-"""ORM models of what happens to customers: follow-ups, transactions, ownership, sharing."""
+"""ORM models of what happens to customers: follow-ups, transactions, ownership, sharing, phone banking."""
 
 from __future__ import annotations
 
@@ -6,7 +6,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.coltypes import utcnow
@@ -20,7 +32,18 @@ from crm_core.models_base import (
 )
 from crm_core.models_people import Account, Agent, Customer
 
-__all__ = ["Interaction", "OwnershipHistory", "SharingGrant", "Transaction"]
+__all__ = [
+    "CALLBACK_STATUSES",
+    "CallbackRequest",
+    "Interaction",
+    "LostCardReport",
+    "OwnershipHistory",
+    "SharingGrant",
+    "Transaction",
+]
+
+#: Life of a callback request: the ACD takes a pending one (in-progress) and settles it.
+CALLBACK_STATUSES = ("pending", "in-progress", "done", "failed", "cancelled")
 
 
 class Interaction(Timestamped, Base):
@@ -129,3 +152,49 @@ class SharingGrant(Base):
     revoked_at: Mapped[datetime | None]
 
     customer: Mapped[Customer] = relationship(lazy="raise")
+
+
+class LostCardReport(Base):
+    """A card reported lost through the IVR; ``reference`` (``LC-20261129-000042``) is told to the caller.
+
+    One report per call and card: a repeated report in the same call finds
+    this row (unique ``call_id, account_id``; reports without a call never collide).
+    """
+
+    __tablename__ = "lost_card_reports"
+    __table_args__ = (UniqueConstraint("call_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    follow_up_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"))
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class CallbackRequest(Timestamped, Base):
+    """A caller asked to be called back at ``number_e164`` between ``window_start`` and ``window_end``.
+
+    ``customer_id`` is NULL for callers the IVR could not identify.  The ACD
+    consumes pending requests; ``status`` follows :data:`CALLBACK_STATUSES`.
+    """
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (
+        CheckConstraint(check_in("status", CALLBACK_STATUSES), name="status"),
+        CheckConstraint("window_end > window_start", name="window"),
+        Index("ix_callback_requests_status_window_start", "status", "window_start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    number_e164: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    result: Mapped[str | None] = mapped_column(String(255))
+    call_id: Mapped[str | None] = mapped_column(String(64), unique=True)

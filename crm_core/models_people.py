@@ -184,5 +184,11 @@ class Account(Base):
     balance: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # Phone-banking PIN (deposit and card accounts): a salted, peppered hash, never
+    # the PIN; with the lockout state of crm_core.selfservice_pins.
+    pin_hash: Mapped[str | None] = mapped_column(String(128))
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_first_failure_at: Mapped[datetime | None]
+    pin_locked_until: Mapped[datetime | None]
 
     customer: Mapped[Customer] = relationship(back_populates="accounts", lazy="raise")

@@ -3,25 +3,46 @@
 Typical use by the call flow::
 
     menus = load_menus(settings.ivr_menu_dir)          # MenuError: file:line: reason
-    engine = IvrEngine(menus, customer_directory, region=settings.phone_region)
-    result = await engine.run(channel, entry="main", on_step=publish_step)
+    engine = IvrEngine(menus, customer_directory, region=settings.phone_region, selfservice=selfservice)
+    result = await engine.run(channel, entry="main", on_step=publish_step, call_id=linkedid)
     if result.outcome == "routed":
         ticket = await acd.enqueue(...)
 """
 
+from ivr.calendar import BusinessCalendar
 from ivr.callerid import to_e164
-from ivr.context import CallerDirectory, End, Goto, IvrContext, IvrResult, Route, Transition
+from ivr.context import AuthLevel, CallerDirectory, End, Goto, IvrContext, IvrResult, Route, Transition
 from ivr.engine import IvrEngine
 from ivr.errors import MenuError, UnknownMenu
 from ivr.handlers import DEFAULT_HANDLERS, Handler
 from ivr.loader import load_menu_file, load_menus
 from ivr.menus import Menu, MenuSet
-from ivr.nodes import NODE_TYPES, GotoNode, HangupNode, IdentifyNode, MenuNode, Node, PlayNode, QueueNode
+from ivr.nodes import (
+    CollectNode,
+    GotoNode,
+    HangupNode,
+    IdentifyNode,
+    LanguageNode,
+    MenuNode,
+    Node,
+    PlayNode,
+    QueueNode,
+    SayNode,
+)
+from ivr.nodes_bank import NODE_TYPES, ActionNode, ConditionNode, VerifyNode
+from ivr.ports import CallbackHandOff, CustomerCards, SelfServicePort
 
 __all__ = [
     "DEFAULT_HANDLERS",
     "NODE_TYPES",
+    "ActionNode",
+    "AuthLevel",
+    "BusinessCalendar",
+    "CallbackHandOff",
     "CallerDirectory",
+    "CollectNode",
+    "ConditionNode",
+    "CustomerCards",
     "End",
     "Goto",
     "GotoNode",
@@ -31,6 +52,7 @@ __all__ = [
     "IvrContext",
     "IvrEngine",
     "IvrResult",
+    "LanguageNode",
     "Menu",
     "MenuError",
     "MenuNode",
@@ -39,8 +61,11 @@ __all__ = [
     "PlayNode",
     "QueueNode",
     "Route",
+    "SayNode",
+    "SelfServicePort",
     "Transition",
     "UnknownMenu",
+    "VerifyNode",
     "load_menu_file",
     "load_menus",
     "to_e164",

@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm_core.schemas import CustomerCard, IvrStep
 from cti.fastagi import AgiChannel
 from ivr.menus import Menu, MenuSet
+from ivr.ports import CallbackHandOff, SelfServicePort
 
 __all__ = [
+    "AuthLevel",
     "CallerDirectory",
     "End",
     "Goto",
@@ -34,6 +36,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 StepCallback = Callable[[IvrStep], Awaitable[None] | None]
+AuthLevel = Literal["none", "caller_id", "verified"]
 
 
 class CallerDirectory(Protocol):
@@ -52,9 +55,11 @@ class Goto:
 
 @dataclass(frozen=True)
 class Route:
-    """Leave the IVR: the call goes to ACD queue ``queue``."""
+    """Leave the IVR: the call goes to ACD queue ``queue``, to an agent with ``skills``."""
 
     queue: str
+    skills: frozenset[str] = frozenset()
+    priority: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,20 +75,29 @@ class IvrResult(BaseModel):
 
     ``outcome`` is ``"routed"`` (``route_queue`` is set), ``"hangup"`` (a
     hangup node ended the call) or ``"abandoned"`` (the caller hung up;
-    ``path`` ends with the step where it happened).  ``customer`` is set only
-    when the caller ID matched exactly one customer; ``candidates`` holds every
-    match.  ``authentication`` is ``"caller_id"`` when a single customer was
-    matched by caller ID — a hint, never proof of identity.
+    ``path`` ends with the step where it happened).  ``customer`` is set
+    when the caller ID matched exactly one customer or a PIN verified one;
+    ``candidates`` holds every caller-ID match.  ``authentication`` is
+    ``"caller_id"`` when a single customer was matched by caller ID — a
+    hint, never proof of identity — and ``"verified"`` after a correct PIN.
+    ``customer_id`` and ``tier`` follow the strongest identification;
+    ``route_skills`` and ``route_priority`` come from the queue node;
+    ``language`` is the prompt set the caller chose.
     """
 
     model_config = ConfigDict(frozen=True)
 
     outcome: Literal["routed", "hangup", "abandoned"]
     route_queue: str | None = None
+    route_skills: frozenset[str] = frozenset()
+    route_priority: int = 0
     customer: CustomerCard | None = None
     candidates: list[CustomerCard] = Field(default_factory=list)
     caller_e164: str | None = None
-    authentication: Literal["none", "caller_id"] = "none"
+    authentication: AuthLevel = "none"
+    customer_id: int | None = None
+    tier: str | None = None
+    language: str | None = None
     path: list[IvrStep] = Field(default_factory=list)
 
 
@@ -98,12 +112,34 @@ class IvrContext:
     region: str
     clock: Callable[[], float]
     on_step: StepCallback | None = None
+    selfservice: SelfServicePort | None = None
+    callbacks: CallbackHandOff | None = None
+    call_id: str | None = None
+    ignore_business_hours: bool = False
     node_name: str = ""
     path: list[IvrStep] = field(default_factory=list)
     customer: CustomerCard | None = None
     candidates: list[CustomerCard] = field(default_factory=list)
     caller_e164: str | None = None
-    authentication: Literal["none", "caller_id"] = "none"
+    authentication: AuthLevel = "none"
+    customer_id: int | None = None
+    account_id: int | None = None
+    language: str | None = None
+    #: Collected values that may be said or recorded.
+    variables: dict[str, str] = field(default_factory=dict)
+    #: Collected secrets (PINs): read by a verify node, then dropped; never recorded.
+    secrets: dict[str, str] = field(default_factory=dict)
+    #: Failed PIN checks of this call, by verify node.
+    verify_failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def tier(self) -> str | None:
+        """Tier of the identified customer, if any."""
+        return self.customer.tier if self.customer is not None else None
+
+    def value(self, variable: str) -> str | None:
+        """A collected value, secret or not (for verify nodes)."""
+        return self.secrets.get(variable, self.variables.get(variable))
 
     def enter(self, goto: Goto) -> None:
         """Make ``goto`` the current node."""
@@ -130,15 +166,20 @@ class IvrContext:
         return step
 
     def result(
-        self, outcome: Literal["routed", "hangup", "abandoned"], queue: str | None = None
+        self, outcome: Literal["routed", "hangup", "abandoned"], route: Route | None = None
     ) -> IvrResult:
         """Freeze what the run found into an :class:`IvrResult`."""
         return IvrResult(
             outcome=outcome,
-            route_queue=queue,
+            route_queue=route.queue if route else None,
+            route_skills=route.skills if route else frozenset(),
+            route_priority=route.priority if route else 0,
             customer=self.customer,
             candidates=list(self.candidates),
             caller_e164=self.caller_e164,
             authentication=self.authentication,
+            customer_id=self.customer_id,
+            tier=self.tier,
+            language=self.language,
             path=list(self.path),
         )

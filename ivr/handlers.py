@@ -15,7 +15,21 @@ from typing import Any
 from cti.fastagi import AgiHangup
 from ivr.callerid import to_e164
 from ivr.context import End, Goto, IvrContext, Route, Transition
-from ivr.nodes import GotoNode, HangupNode, IdentifyNode, MenuNode, Node, PlayNode, QueueNode
+from ivr.handlers_bank import action, verify
+from ivr.handlers_io import collect, condition, give_up, language, say
+from ivr.nodes import (
+    CollectNode,
+    GotoNode,
+    HangupNode,
+    IdentifyNode,
+    LanguageNode,
+    MenuNode,
+    Node,
+    PlayNode,
+    QueueNode,
+    SayNode,
+)
+from ivr.nodes_bank import ActionNode, ConditionNode, VerifyNode
 
 __all__ = ["DEFAULT_HANDLERS", "Handler"]
 
@@ -26,9 +40,17 @@ Handler = Callable[[IvrContext, Any], Awaitable[Transition]]
 
 async def play(ctx: IvrContext, node: PlayNode) -> Transition:
     for prompt in node.prompts:
-        await ctx.channel.stream_file(prompt)
+        pressed = await ctx.channel.stream_file(prompt, node.barge_in)
+        if pressed:
+            await ctx.step(keys=pressed, result="barged-in")
+            return Goto(ctx.menu.name, node.next)
     await ctx.step(result="played")
     return Goto(ctx.menu.name, node.next)
+
+
+def _branch(ctx: IvrContext, node: IdentifyNode, count: int) -> Goto:
+    target = node.branches()["none" if count == 0 else "one" if count == 1 else "many"]
+    return Goto(ctx.menu.name, target or node.next)
 
 
 async def identify(ctx: IvrContext, node: IdentifyNode) -> Transition:
@@ -36,20 +58,21 @@ async def identify(ctx: IvrContext, node: IdentifyNode) -> Transition:
     ctx.caller_e164 = to_e164(raw, ctx.region)
     if ctx.caller_e164 is None:
         await ctx.step(result="withheld" if raw is None else "unparsable")
-        return Goto(ctx.menu.name, node.next)
+        return _branch(ctx, node, 0)
     try:
         matches = await ctx.directory.lookup_by_caller_id(raw, ctx.region)
     except Exception:
         # The caller must still reach an agent when the CRM is down: continue unidentified.
         log.exception("ivr.identify_failed", extra={"uniqueid": ctx.channel.uniqueid})
         await ctx.step(result="lookup-failed")
-        return Goto(ctx.menu.name, node.next)
+        return _branch(ctx, node, 0)
     ctx.candidates = list(matches)
-    if len(matches) == 1:
+    if len(matches) == 1 and ctx.authentication == "none":
         ctx.customer = matches[0]
+        ctx.customer_id = matches[0].id
         ctx.authentication = "caller_id"
     await ctx.step(result=f"matched={len(matches)}")
-    return Goto(ctx.menu.name, node.next)
+    return _branch(ctx, node, len(matches))
 
 
 async def menu(ctx: IvrContext, node: MenuNode) -> Transition:
@@ -63,10 +86,7 @@ async def menu(ctx: IvrContext, node: MenuNode) -> Transition:
         timed_out = keys == ""
         await ctx.step(keys=keys, result="timeout" if timed_out else "invalid")
         if failures >= node.retries:
-            if node.fallback is not None:
-                return Goto(ctx.menu.name, node.fallback)
-            await ctx.step(result=f"fallback={ctx.menu.agent_queue}")
-            return Route(ctx.menu.agent_queue)
+            return await give_up(ctx, node.fallback)
         prompt = node.timeout_prompt if timed_out else node.invalid_prompt
         if prompt is not None:
             await ctx.channel.stream_file(prompt)
@@ -74,7 +94,7 @@ async def menu(ctx: IvrContext, node: MenuNode) -> Transition:
 
 async def queue(ctx: IvrContext, node: QueueNode) -> Transition:
     await ctx.step(result=f"queue={node.queue}")
-    return Route(node.queue)
+    return Route(node.queue, frozenset(node.skills), node.priority)
 
 
 async def hangup(ctx: IvrContext, node: HangupNode) -> Transition:
@@ -106,4 +126,10 @@ DEFAULT_HANDLERS: Mapping[type[Node], Handler] = {
     QueueNode: queue,
     HangupNode: hangup,
     GotoNode: goto,
+    CollectNode: collect,
+    SayNode: say,
+    LanguageNode: language,
+    ConditionNode: condition,
+    VerifyNode: verify,
+    ActionNode: action,
 }

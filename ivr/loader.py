@@ -10,6 +10,11 @@ A menu file is TOML, one menu per file, named after the file::
     prompts = ["bankcti/welcome"]
     next = "main-menu"
 
+Optional ``[calendars.<name>]`` tables (:mod:`ivr.calendar`) give the
+business hours ``condition`` nodes test.  When prompt catalogs exist
+(``<menu dir>/prompts/<language>.toml``, prompt name → text), every prompt a
+menu plays must be in each of them.
+
 Every problem is reported as a :class:`~ivr.errors.MenuError` naming the
 file, the line to edit and the reason; the first problem in file order wins.
 """
@@ -25,9 +30,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ivr.calendar import BusinessCalendar
+from ivr.checks import check_prompts, check_semantics, load_prompt_catalogs
 from ivr.errors import MenuError
 from ivr.menus import Menu, MenuSet
-from ivr.nodes import NODE_TYPES, GotoNode, Node
+from ivr.nodes import GotoNode, Node
+from ivr.nodes_bank import NODE_TYPES
 from ivr.tomlpos import KeyLines, syntax_error_line
 
 __all__ = ["load_menu_file", "load_menus"]
@@ -35,7 +43,7 @@ __all__ = ["load_menu_file", "load_menus"]
 log = logging.getLogger(__name__)
 
 _MENU_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_TOP_KEYS = {"entry", "agent_queue", "description", "nodes"}
+_TOP_KEYS = {"entry", "agent_queue", "description", "nodes", "calendars"}
 
 
 def _decode(path: Path) -> str:
@@ -84,6 +92,36 @@ def _parse_node(path: Path, lines: KeyLines, name: str, body: object) -> Node:
         raise MenuError(path, line, reason) from None
 
 
+def _parse_calendars(path: Path, lines: KeyLines, raw: object) -> dict[str, BusinessCalendar]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise MenuError(path, lines.line_of("calendars"), "calendars must be tables ([calendars.<name>])")
+    calendars: dict[str, BusinessCalendar] = {}
+    for name, body in raw.items():
+        if not _MENU_NAME.fullmatch(name):
+            raise MenuError(
+                path, lines.line_of("calendars", name), f"calendar name {name!r}: letters, digits, _ . -"
+            )
+        if not isinstance(body, dict):
+            raise MenuError(path, lines.line_of("calendars", name), f"calendar {name!r}: must be a table")
+        try:
+            calendars[name] = BusinessCalendar.model_validate(body)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            loc = tuple(str(part) for part in error["loc"] if part != "[key]")
+            where = ".".join(loc)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = f"unknown key {where!r}"
+            elif where:
+                message = f"{where}: {message}"
+            raise MenuError(
+                path, lines.line_of("calendars", name, *loc), f"calendar {name!r}: {message}"
+            ) from None
+    return calendars
+
+
 def _reachable(entry: str, nodes: Mapping[str, Node]) -> set[str]:
     seen = {entry}
     todo = [entry]
@@ -95,9 +133,16 @@ def _reachable(entry: str, nodes: Mapping[str, Node]) -> set[str]:
     return seen
 
 
-def load_menu_file(path: Path) -> Menu:
-    """Load and check one menu file (references to other menus are checked by :func:`load_menus`)."""
-    return _load_file(path)[0]
+def load_menu_file(path: Path, prompts: Mapping[str, frozenset[str]] | None = None) -> Menu:
+    """Load and check one menu file (references to other menus are checked by :func:`load_menus`).
+
+    ``prompts`` are the prompt catalogs (language → names) every prompt must
+    be in; ``None`` reads them from ``prompts/`` next to the file.
+    """
+    catalogs = load_prompt_catalogs(path.parent / "prompts") if prompts is None else prompts
+    menu, lines = _load_file(path)
+    check_prompts(menu, lines, catalogs)
+    return menu
 
 
 def _load_file(path: Path) -> tuple[Menu, KeyLines]:
@@ -119,6 +164,7 @@ def _load_file(path: Path) -> tuple[Menu, KeyLines]:
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, dict) or not raw_nodes:
         raise MenuError(path, lines.line_of("nodes"), "no nodes: add at least one [nodes.<name>] table")
+    calendars = _parse_calendars(path, lines, data.get("calendars"))
     nodes = {name: _parse_node(path, lines, name, body) for name, body in raw_nodes.items()}
     entry = data.get("entry")
     if entry is None:
@@ -154,7 +200,9 @@ def _load_file(path: Path) -> tuple[Menu, KeyLines]:
         agent_queue=agent_queue,
         nodes=nodes,
         description=data.get("description", ""),
+        calendars=calendars,
     )
+    check_semantics(menu, lines)
     return menu, lines
 
 
@@ -204,14 +252,29 @@ def _check_loops(menus: Mapping[str, Menu], lines: Mapping[str, KeyLines]) -> No
                 stack.append((target, 0))
 
 
-def load_menus(directory: Path) -> MenuSet:
-    """Load every ``*.toml`` menu of ``directory``; raise :class:`MenuError` on the first bad one."""
-    if not directory.is_dir():
-        raise MenuError(directory, None, "IVR menu directory does not exist")
-    paths = sorted(directory.glob("*.toml"))
+def load_menus(
+    directory: Path,
+    *,
+    files: list[Path] | None = None,
+    prompts: Mapping[str, frozenset[str]] | None = None,
+) -> MenuSet:
+    """Load every ``*.toml`` menu of ``directory``; raise :class:`MenuError` on the first bad one.
+
+    ``files`` replaces the directory listing (``bankcti ivr check FILE…``);
+    ``prompts`` replaces the catalogs read from ``<directory>/prompts/``.
+    """
+    if files is None:
+        if not directory.is_dir():
+            raise MenuError(directory, None, "IVR menu directory does not exist")
+        paths = sorted(directory.glob("*.toml"))
+    else:
+        paths = list(files)
     if not paths:
         raise MenuError(directory, None, "no IVR menu files (*.toml)")
+    catalogs = load_prompt_catalogs(directory / "prompts") if prompts is None else prompts
     loaded = [_load_file(path) for path in paths]
+    for menu, key_lines in loaded:
+        check_prompts(menu, key_lines, catalogs)
     menus = {menu.name: menu for menu, _ in loaded}
     lines = {menu.name: key_lines for menu, key_lines in loaded}
     for menu in menus.values():

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.calendar import BusinessCalendar
 from ivr.errors import UnknownMenu
 from ivr.nodes import Node, QueueNode
 
@@ -17,7 +18,8 @@ class Menu:
     """One menu file: its nodes, where the caller starts, the default queue.
 
     ``name`` is the file name without ``.toml``; ``agent_queue`` is where a
-    menu without its own ``fallback`` sends a caller who ran out of retries.
+    menu without its own ``fallback`` sends a caller who ran out of retries;
+    ``calendars`` are the business hours its ``condition`` nodes test.
     """
 
     name: str
@@ -26,6 +28,7 @@ class Menu:
     agent_queue: str
     nodes: Mapping[str, Node]
     description: str = ""
+    calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         """The node called ``name`` (validated to exist at load time)."""

@@ -13,15 +13,20 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from ivr.speech import parse_sayable
+
 __all__ = [
-    "NODE_TYPES",
+    "BASIC_NODE_TYPES",
+    "CollectNode",
     "GotoNode",
     "HangupNode",
     "IdentifyNode",
+    "LanguageNode",
     "MenuNode",
     "Node",
     "PlayNode",
     "QueueNode",
+    "SayNode",
 ]
 
 DTMF_KEYS = "0123456789*#"
@@ -51,6 +56,20 @@ def _menu_key(value: str) -> str:
     return value
 
 
+def _barge_in(value: str) -> str:
+    for key in value:
+        _dtmf(key)
+    return value
+
+
+def _pattern(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+    return value
+
+
 def _name(value: str) -> str:
     if not _NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a name (letters, digits, _ . -)")
@@ -63,6 +82,8 @@ Reference = tuple[tuple[str, ...], str]
 Prompt = Annotated[str, AfterValidator(_prompt)]
 MenuKey = Annotated[str, AfterValidator(_menu_key)]
 Name = Annotated[str, AfterValidator(_name)]
+BargeIn = Annotated[str, AfterValidator(_barge_in)]
+Pattern = Annotated[str, AfterValidator(_pattern)]
 
 
 class Node(BaseModel):
@@ -79,10 +100,15 @@ class Node(BaseModel):
 
 
 class PlayNode(Node):
-    """Play ``prompts`` in order, then continue at ``next``."""
+    """Play ``prompts`` in order, then continue at ``next``.
+
+    ``barge_in`` lists the DTMF keys that skip the rest of the prompts (none
+    by default: the caller hears everything).
+    """
 
     type: Literal["play"] = "play"
     prompts: list[Prompt] = Field(min_length=1)
+    barge_in: BargeIn = ""
     next: str
 
     def references(self) -> list[Reference]:
@@ -90,13 +116,27 @@ class PlayNode(Node):
 
 
 class IdentifyNode(Node):
-    """Look the caller ID up in the customer directory, then continue at ``next``."""
+    """Look the caller ID up in the customer directory, then continue at ``next``.
+
+    ``none``, ``one`` and ``many`` (optional) branch on the number of
+    customers matched; a withheld caller ID or a failed lookup counts as
+    ``none``.  A branch left out continues at ``next``.
+    """
 
     type: Literal["identify"] = "identify"
     next: str
+    none: str | None = None
+    one: str | None = None
+    many: str | None = None
 
     def references(self) -> list[Reference]:
-        return [(("next",), self.next)]
+        refs: list[Reference] = [(("next",), self.next)]
+        refs += [((key,), target) for key, target in self.branches().items() if target is not None]
+        return refs
+
+    def branches(self) -> dict[str, str | None]:
+        """The optional branches by match count name."""
+        return {"none": self.none, "one": self.one, "many": self.many}
 
 
 class MenuNode(Node):
@@ -127,11 +167,96 @@ class MenuNode(Node):
         return refs
 
 
+class CollectNode(Node):
+    """Read ``min_digits``..``max_digits`` keys into the call variable ``variable``.
+
+    Input ends with ``terminator`` (``#`` — GET DATA's own end key — or
+    ``*``), with ``max_digits`` keys, or after ``timeout_ms`` of silence.  A
+    too short input, or one that ``pattern`` (a regular expression matched
+    against the whole input) refuses, is invalid.  ``retries``,
+    ``invalid_prompt``, ``timeout_prompt`` and ``fallback`` work as in a
+    :class:`MenuNode`.  With ``secret = true`` (a PIN) the digits are kept
+    apart from every record: the path says only how many were entered.
+    """
+
+    waits_for_caller: ClassVar[bool] = True
+
+    type: Literal["collect"] = "collect"
+    prompt: Prompt
+    variable: Name
+    next: str
+    min_digits: int = Field(1, ge=1, le=32)
+    max_digits: int = Field(32, ge=1, le=32)
+    terminator: Literal["#", "*"] = "#"
+    timeout_ms: int = Field(5000, gt=0, le=120_000)
+    pattern: Pattern | None = None
+    secret: bool = False
+    retries: int = Field(3, ge=1, le=10)
+    invalid_prompt: Prompt | None = None
+    timeout_prompt: Prompt | None = None
+    fallback: str | None = None
+
+    @model_validator(mode="after")
+    def _digits(self) -> CollectNode:
+        if self.min_digits > self.max_digits:
+            raise ValueError("min_digits must not exceed max_digits")
+        return self
+
+    def references(self) -> list[Reference]:
+        refs: list[Reference] = [(("next",), self.next)]
+        if self.fallback is not None:
+            refs.append((("fallback",), self.fallback))
+        return refs
+
+
+class SayNode(Node):
+    """Say a value with Asterisk's own number, digit and date sounds, then continue at ``next``.
+
+    ``say`` is ``number``, ``digits``, ``amount`` (yuan then fen) or
+    ``date`` (``YYYY-MM-DD``); the value is the literal ``value`` or the
+    call variable ``variable`` (a value collected earlier, never a secret).
+    """
+
+    type: Literal["say"] = "say"
+    say: Literal["number", "digits", "amount", "date"]
+    value: str | None = None
+    variable: Name | None = None
+    next: str
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SayNode:
+        if (self.value is None) == (self.variable is None):
+            raise ValueError("a say needs exactly one of 'value' or 'variable'")
+        if self.value is not None:
+            parse_sayable(self.say, self.value)
+        return self
+
+    def references(self) -> list[Reference]:
+        return [(("next",), self.next)]
+
+
+class LanguageNode(Node):
+    """Select the prompt set ``language`` (``CHANNEL(language)``, e.g. ``zh`` or ``en``)."""
+
+    type: Literal["language"] = "language"
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
+    next: str
+
+    def references(self) -> list[Reference]:
+        return [(("next",), self.next)]
+
+
 class QueueNode(Node):
-    """End the IVR: the call is routed to ACD queue ``queue``."""
+    """End the IVR: the call is routed to ACD queue ``queue``.
+
+    ``skills`` are what the answering agent must have; ``priority`` (higher
+    first) is a hint for the ACD's ordering of waiting calls.
+    """
 
     type: Literal["queue"] = "queue"
     queue: Name
+    skills: list[Name] = Field(default_factory=list)
+    priority: int = Field(0, ge=0, le=100)
 
 
 class HangupNode(Node):
@@ -158,11 +283,14 @@ class GotoNode(Node):
         return [] if self.next is None else [(("next",), self.next)]
 
 
-#: ``type`` value → model; the loader refuses any other type.
-NODE_TYPES: dict[str, type[Node]] = {
+#: The node types of this module by ``type`` value (:data:`ivr.registry.NODE_TYPES` holds all).
+BASIC_NODE_TYPES: dict[str, type[Node]] = {
     "play": PlayNode,
     "identify": IdentifyNode,
     "menu": MenuNode,
+    "collect": CollectNode,
+    "say": SayNode,
+    "language": LanguageNode,
     "queue": QueueNode,
     "hangup": HangupNode,
     "goto": GotoNode,

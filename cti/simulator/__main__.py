@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--phone", action="append", default=[], help="agent device, e.g. PJSIP/1001 (repeat)")
     p.add_argument("--answer-after", type=float, default=2.0, help="seconds an agent phone rings")
     p.add_argument("--talk", type=float, default=None, help="seconds an agent talks (default: until caller)")
-    p.add_argument("--keys", default="0", help="keys callers press, one menu answer per comma")
+    p.add_argument("--keys", default="2,0", help="keys callers press, one menu answer per comma")
     p.add_argument("--hangup-after-answer", type=float, default=5.0)
     p.add_argument("--calls", type=int, default=0, help="place this many calls at once, then exit")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between calls (without --calls)")

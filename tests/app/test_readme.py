@@ -16,6 +16,7 @@ def test_every_crm_parameter_is_documented() -> None:
 
 
 def test_the_settings_named_in_the_readme_exist() -> None:
-    for name in ("HTTP_PORT", "DATABASE_URL", "MQTT_URL", "AMI_HOST", "AMI_PORT", "AMI_SECRET", "FASTAGI_PORT"):
+    names = ("HTTP_PORT", "DATABASE_URL", "MQTT_URL", "AMI_HOST", "AMI_PORT", "AMI_SECRET", "FASTAGI_PORT")
+    for name in names:
         assert f"BANKCTI_{name}" in README
         assert name.lower() in Settings.model_fields

@@ -23,7 +23,8 @@ POSTGRES_ENV = "BANKCTI_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 #: Every table, referencing tables before the ones they reference (the order DELETE needs).
 TABLES = (
-    "audit_log", "job_leases", "parameter_changes", "parameters", "payments", "contract_installments",
+    "audit_log", "callback_requests", "lost_card_reports", "job_leases", "parameter_changes", "parameters",
+    "payments", "contract_installments",
     "contract_lines", "contracts", "sharing_grants", "ownership_history", "transactions",
     "customer_contacts", "interactions", "accounts", "phone_numbers", "customers", "teams", "agents",
 )  # fmt: skip

@@ -30,9 +30,10 @@ from crm_core.models import Account, Base, Customer, Interaction
 TABLES = {
     "agents", "customers", "phone_numbers", "accounts", "interactions", "teams", "customer_contacts",
     "transactions", "contracts", "contract_lines", "contract_installments", "payments", "ownership_history",
-    "sharing_grants", "parameters", "parameter_changes", "audit_log", "job_leases",
+    "sharing_grants", "parameters", "parameter_changes", "audit_log", "job_leases", "lost_card_reports",
+    "callback_requests",
 }  # fmt: skip
-HEAD = "0002"
+HEAD = "0003"
 
 
 def _schema_diff(connection: Connection) -> list[object]:

@@ -38,7 +38,7 @@ async def _seed(url: str) -> int:
             "s3cret-pass",
             extension="1001",
             device="PJSIP/1001",
-            queues=["accounts", "general"],
+            queues=["accounts", "general", "priority"],
         )
         customers = CustomerDirectory(sessions)
         customer_id = await customers.create_customer("Wang Fang", tier="vip")
@@ -83,20 +83,25 @@ async def test_inbound_call_pops_before_answer_and_lands_in_history(
 
             call = await stack.simulator.place_call(
                 CallerScript(
-                    caller_id="013800138000", caller_name="WANG FANG", keys=["1"], hangup_after_answer=40.0
+                    caller_id="013800138000",
+                    caller_name="WANG FANG",
+                    keys=["2", "0"],
+                    hangup_after_answer=40.0,
                 )
             )
             pop = await agent.next_message("call.offered", timeout=15)
             offered = pop.event
             assert offered["agent_login"] == "anna"
-            assert offered["queue"] == "accounts"
+            assert offered["queue"] == "priority"  # a VIP asking for an agent
             assert offered["customer"]["id"] == customer_id
             assert offered["customer"]["name"] == "Wang Fang"
             assert offered["customer"]["tier"] == "vip"
             accounts = offered["customer"]["accounts"]
             assert [a["masked_number"] for a in accounts] == ["**** 2233"]
             assert "6222020200112233" not in pop.data.__repr__()
-            assert [step["node"] for step in offered["ivr_path"]][:3] == ["welcome", "identify", "main-menu"]
+            nodes = [step["node"] for step in offered["ivr_path"]]
+            assert nodes[:3] == ["welcome", "choose-language", "english"]
+            assert {"identify", "vip-welcome", "main-menu"} <= set(nodes)
             call_id = offered["call_id"]
             assert call_id == call.linkedid
             # Before answer: the simulated phone has not answered yet.
@@ -145,14 +150,14 @@ async def test_inbound_call_pops_before_answer_and_lands_in_history(
         row = rows[0]
         assert row.customer_id == customer_id
         assert row.caller_e164 == "+8613800138000"
-        assert row.queue == "accounts"
+        assert row.queue == "priority"
         assert row.outcome == "answered"
         assert row.notes == "Asked about deposit rates; sent brochure."
         assert row.disposition == "resolved"
         nodes = [step["node"] for step in row.ivr_path]
-        assert "main-menu" in nodes and "accounts" in nodes
+        assert "main-menu" in nodes and "priority-queue" in nodes
         keys = [step["keys"] for step in row.ivr_path if step["node"] == "main-menu"]
-        assert "1" in keys
+        assert "0" in keys
         assert row.wait_seconds is not None and row.wait_seconds >= 0
         # 40 simulated seconds of talk at SPEED 20 is about 2 s of real time.
         assert row.talk_seconds is not None and 1.0 <= row.talk_seconds <= 10.0

@@ -57,7 +57,7 @@ async def test_unanswered_offer_moves_to_the_next_agent_and_pauses_the_first(
             await anna.set_state("available")  # anna has waited longest: she is offered first
             await bob.set_state("available")
             call = await stack.simulator.place_call(
-                CallerScript(caller_id="+8613900000001", keys=["0"], hangup_after_answer=4.0)
+                CallerScript(caller_id="+8613900000001", keys=["2", "0"], hangup_after_answer=4.0)
             )
             first = await anna.next_message("call.offered", timeout=15)
             assert first.event["call_id"] == call.linkedid

@@ -16,7 +16,8 @@ from crm_core.schemas import CustomerCard, IvrStep
 from cti.fastagi import AgiChannel, FastAgiServer
 from ivr import Handler, IvrContext, IvrEngine, IvrResult, Menu, MenuSet, Node, Route, Transition, load_menus
 
-REPO = Path(__file__).resolve().parents[2]
+#: The walking skeleton's one-level menu (welcome, identify, main menu → queues).
+BASIC_MENUS = Path(__file__).resolve().parent / "basic_menu"
 
 ALICE = CustomerCard(id=1, name="Alice", tier="gold", phone_e164="+8613800138000")
 BOB = CustomerCard(id=2, name="Bob", tier="std", phone_e164="+8613900139000")
@@ -73,7 +74,7 @@ async def run_call() -> AsyncIterator[Runner]:
         **script: object,
     ) -> Call:
         engine = IvrEngine(
-            menus or load_menus(REPO / "config" / "ivr"),
+            menus or load_menus(BASIC_MENUS),
             directory or MemoryDirectory(ALICE, BOB, BOB_WIFE),  # type: ignore[arg-type]
             region="CN",
             handlers=handlers,
