@@ -53,7 +53,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "demo"
-DEMO_QUEUES = ("accounts", "cards", "general")
+DEMO_QUEUES = ("accounts", "cards", "general", "priority")
 SUPERVISOR_LOGIN = "super1"
 SUPERVISOR_EXTENSION = "1900"
 _KNOWN_NUMBERS = 8
@@ -82,9 +82,10 @@ class DemoSummary(BaseModel):
 
 
 def _agent_queues(index: int) -> list[str]:
-    # Every agent takes "general" plus one or two specialities, so each queue has staff.
+    # Every agent takes "general" and the VIP "priority" queue, plus one or two
+    # specialities, so each queue of the bank menu has staff.
     special = [DEMO_QUEUES[index % 2], DEMO_QUEUES[(index + 1) % 2]][: 1 + index % 2]
-    return [*special, "general"]
+    return [*special, "general", "priority"]
 
 
 async def _seed_agents(

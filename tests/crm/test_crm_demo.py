@@ -94,7 +94,7 @@ async def test_demo_agents_log_in_with_demo(sessions: async_sessionmaker[AsyncSe
     assert "general" in agent1.queues
     super1 = await directory.authenticate(summary.supervisor_login, "demo")
     assert super1 is not None and super1.role == "supervisor"
-    assert {q for p in profiles for q in p.queues} == {"accounts", "cards", "general"}
+    assert {q for p in profiles for q in p.queues} == {"accounts", "cards", "general", "priority"}
 
 
 async def test_known_numbers_pop_demo_customers(sessions: async_sessionmaker[AsyncSession]) -> None:
