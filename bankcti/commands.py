@@ -137,6 +137,8 @@ async def demo(settings: Settings) -> int:
             f"  data:      {settings.data_dir}   (database: {database})",
             f"  PBX:       simulated Asterisk, AMI on {ami}, "
             f"a call every ~{settings.simulator_call_interval:g} s",
+            f"  IVR:       demo accounts answer to PIN {summary.demo_pin}, e.g. "
+            + ", ".join(f"{name} {number}" for name, number in summary.demo_accounts[:2]),
             "Press Ctrl+C to stop.",
             "",
         ]
