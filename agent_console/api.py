@@ -11,8 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from agent_console.crm.guard import CleanInputRoute, ErrorBody
 from agent_console.hub import Hub
-from agent_console.ports import AgentControl, Authenticator, NoteWriter
+from agent_console.ports import AgentControl, Authenticator, NoteWriter, WatchScopes
 from agent_console.schemas import (
     AgentInfo,
     AgentStatus,
@@ -27,12 +28,17 @@ from agent_console.schemas import (
 from agent_console.sessions import Session, SessionStore
 from agent_console.ws import CLOSE_UNAUTHORIZED
 
-__all__ = ["ConsoleServices", "build_router"]
+__all__ = ["BEARER", "UNAUTHORIZED_HEADERS", "ConsoleServices", "build_router"]
 
 log = logging.getLogger(__name__)
 
-_bearer = HTTPBearer(auto_error=False, description="The token returned by POST /api/login")
-_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+#: The API's one security scheme: ``Authorization: Bearer <token from POST /api/login>``.
+BEARER = HTTPBearer(auto_error=False, description="The token returned by POST /api/login")
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+_INVALID = {"model": ErrorBody, "description": "Invalid input; `field` names it"}
+_LOGGED_OUT: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "Not logged in, or the session ended"}
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,7 @@ class ConsoleServices:
     sessions: SessionStore
     hub: Hub
     dispositions: Sequence[str]
+    scopes: WatchScopes | None = None  # narrows the calls an observer may annotate
 
 
 def _message(exc: BaseException, default: str) -> str:
@@ -54,14 +61,14 @@ def _message(exc: BaseException, default: str) -> str:
 
 def build_router(services: ConsoleServices) -> APIRouter:
     """All ``/api`` routes, bound to ``services``."""
-    router = APIRouter(prefix="/api")
+    router = APIRouter(prefix="/api", route_class=CleanInputRoute, responses={422: _INVALID})
     sessions = services.sessions
 
     def bearer_token(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     ) -> str:
         if credentials is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first", headers=_UNAUTHORIZED)
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first", headers=UNAUTHORIZED_HEADERS)
         return credentials.credentials
 
     def current_session(token: Annotated[str, Depends(bearer_token)]) -> Session:
@@ -70,9 +77,21 @@ def build_router(services: ConsoleServices) -> APIRouter:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "session expired or unknown; log in again",
-                headers=_UNAUTHORIZED,
+                headers=UNAUTHORIZED_HEADERS,
             )
         return session
+
+    async def may_annotate(session: Session, call_id: str) -> bool:
+        """The call was offered to this user, or to an agent this observer watches."""
+        login = session.agent.login
+        if services.hub.was_offered(login, call_id):
+            return True
+        if not session.is_observer:
+            return False
+        if services.scopes is None:
+            return True
+        watched = await services.scopes.watched_logins(login)
+        return watched is None or services.hub.offered_to(call_id) in watched
 
     Token = Annotated[str, Depends(bearer_token)]
     CurrentSession = Annotated[Session, Depends(current_session)]
@@ -96,7 +115,9 @@ def build_router(services: ConsoleServices) -> APIRouter:
         log.info("console.login", extra={"login": agent.login, "role": agent.role})
         return session_info(session, token)
 
-    @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End the session")
+    @router.post(
+        "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=_LOGGED_OUT, summary="End the session"
+    )
     async def logout(token: Token) -> Response:
         session = sessions.revoke(token)
         if session is not None:
@@ -104,25 +125,27 @@ def build_router(services: ConsoleServices) -> APIRouter:
             log.info("console.logout", extra={"login": session.agent.login, "sockets": closed})
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    @router.get("/me", response_model=SessionInfo, summary="Who is logged in")
+    @router.get("/me", response_model=SessionInfo, responses=_LOGGED_OUT, summary="Who is logged in")
     async def me(session: CurrentSession) -> SessionInfo:
         return session_info(session)
 
-    @router.post("/session/renew", response_model=SessionInfo, summary="Extend the session")
+    @router.post(
+        "/session/renew", response_model=SessionInfo, responses=_LOGGED_OUT, summary="Extend the session"
+    )
     async def renew(token: Token) -> SessionInfo:
         session = sessions.renew(token)
         if session is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "session expired or unknown; log in again",
-                headers=_UNAUTHORIZED,
+                headers=UNAUTHORIZED_HEADERS,
             )
         return session_info(session, token)
 
     @router.get(
         "/agent/state",
         response_model=AgentStatus,
-        responses={404: {"description": "Not an ACD agent"}},
+        responses={**_LOGGED_OUT, 404: {"description": "Not an ACD agent"}},
         summary="The agent's current state",
     )
     async def get_state(session: CurrentSession) -> AgentStatus:
@@ -137,6 +160,7 @@ def build_router(services: ConsoleServices) -> APIRouter:
         "/agent/state",
         response_model=AgentStatus,
         responses={
+            **_LOGGED_OUT,
             400: {"description": "Transition not allowed now"},
             404: {"description": "Not an ACD agent"},
         },
@@ -161,6 +185,7 @@ def build_router(services: ConsoleServices) -> APIRouter:
         "/calls/{call_id}/note",
         response_model=NoteSaved,
         responses={
+            **_LOGGED_OUT,
             403: {"description": "The call was not offered to this agent"},
             404: {"description": "Unknown call"},
         },
@@ -177,7 +202,7 @@ def build_router(services: ConsoleServices) -> APIRouter:
                 422,
                 f"unknown disposition; choose one of: {', '.join(services.dispositions)}",
             )
-        if not session.is_observer and not services.hub.was_offered(login, call_id):
+        if not await may_annotate(session, call_id):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "this call was not offered to you")
         try:
             await services.notes.save_note(
@@ -197,7 +222,12 @@ def build_router(services: ConsoleServices) -> APIRouter:
         )
         return NoteSaved(call_id=call_id, disposition=body.disposition)
 
-    @router.get("/dispositions", response_model=Dispositions, summary="Dispositions an agent may choose")
+    @router.get(
+        "/dispositions",
+        response_model=Dispositions,
+        responses=_LOGGED_OUT,
+        summary="Dispositions an agent may choose",
+    )
     async def dispositions(_: CurrentSession) -> Dispositions:
         return Dispositions(dispositions=list(services.dispositions))
 

@@ -23,6 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from acd.events import EventSource
 from agent_console.api import ConsoleServices, build_router
+from agent_console.crm.deps import CrmServices
+from agent_console.crm.errors import install_error_handlers
+from agent_console.crm.popaudit import PopAuditQueue
+from agent_console.crm.routes import crm_router
 from agent_console.hub import Hub
 from agent_console.ports import AgentControl, Authenticator, NoteWriter
 from agent_console.sessions import SessionStore
@@ -40,6 +44,8 @@ _PAGE_HEADERS = [
     (b"x-frame-options", b"DENY"),
 ]
 _COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+_POP_AUDIT_GRACE = 2.0  # seconds the shutdown waits for screen-pop audit rows still queued
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
 
 
 def create_app(
@@ -52,19 +58,30 @@ def create_app(
     dispositions: Sequence[str] = DEFAULT_DISPOSITIONS,
     queue_size: int = 256,
     auth_timeout: float = 10.0,
+    crm: CrmServices | None = None,
+    scope_refresh: float = 60.0,
 ) -> FastAPI:
     """Build the console gateway.
 
     ``queue_size`` bounds each websocket's outbox: a client that falls that
     many messages behind is disconnected (1013) and resyncs on reconnect.
     ``auth_timeout`` is how long a new websocket may take to send its token.
+
+    With ``crm`` the CRM's REST API is mounted under ``/api/crm``, each
+    supervisor's websocket is narrowed to the agents of their teams
+    (re-read every ``scope_refresh`` seconds), and every screen-pop that
+    shows an agent a customer is written to the audit log as a view.
     """
     if not dispositions or any(not d.strip() for d in dispositions):
         raise ValueError("dispositions must be a non-empty list of non-blank names")
     if queue_size < 8:
         raise ValueError("queue_size must be at least 8")
+    if scope_refresh <= 0:
+        raise ValueError("scope_refresh must be positive")
     sessions = SessionStore(session_ttl)
-    hub = Hub(max_pending_pops=min(20, queue_size // 4))
+    pops = PopAuditQueue(crm) if crm is not None else None
+    hub = Hub(max_pending_pops=min(20, queue_size // 4), on_pop=pops.submit if pops is not None else None)
+    scopes = crm.actors if crm is not None else None
     services = ConsoleServices(
         authenticator=authenticator,
         control=control,
@@ -72,19 +89,33 @@ def create_app(
         sessions=sessions,
         hub=hub,
         dispositions=tuple(dispositions),
+        scopes=scopes,
     )
     gateway = SocketGateway(
-        sessions=sessions, hub=hub, control=control, queue_size=queue_size, auth_timeout=auth_timeout
+        sessions=sessions,
+        hub=hub,
+        control=control,
+        queue_size=queue_size,
+        auth_timeout=auth_timeout,
+        scopes=scopes,
+        scope_refresh=scope_refresh,
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        consumer = asyncio.create_task(consume_events(events, hub), name="console-events")
+        tasks = [asyncio.create_task(consume_events(events, hub), name="console-events")]
+        if pops is not None:
+            tasks.append(asyncio.create_task(pops.run(), name="console-pop-audit"))
         try:
             yield
         finally:
-            consumer.cancel()
-            await asyncio.gather(consumer, return_exceptions=True)
+            tasks[0].cancel()
+            await asyncio.gather(tasks[0], return_exceptions=True)
+            if pops is not None:
+                await pops.drain(_POP_AUDIT_GRACE)
+            for task in tasks[1:]:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     app = FastAPI(
         title="bankcti agent console",
@@ -94,9 +125,14 @@ def create_app(
     )
     app.state.hub = hub
     app.state.sessions = sessions
+    app.state.crm = crm
+    app.state.pop_audit = pops
     app.include_router(build_router(services))
+    if crm is not None:
+        app.include_router(crm_router())
     app.add_api_websocket_route("/ws", gateway.handle, name="live")
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    install_error_handlers(app)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -145,14 +181,23 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     # FastAPI's default echoes the rejected input, which may be a password.
     errors: list[dict[str, Any]] = []
     messages: list[str] = []
+    fields: list[str] = []
     for error in exc.errors():
         loc = [str(p) for p in error.get("loc", ())]
+        kind = str(error.get("type", ""))
         msg = str(error.get("msg", "")).removeprefix("Value error, ")
-        errors.append({"loc": loc, "msg": msg, "type": str(error.get("type", ""))})
-        where = ".".join(p for p in loc if p != "body")
-        messages.append(f"{where}: {msg}" if where else msg)
+        errors.append({"loc": loc, "msg": msg, "type": kind})
+        # A JSON syntax error's location is a character offset, not a field.
+        where = (
+            "body" if kind == "json_invalid" else ".".join(loc[1:] if loc[:1] and loc[0] in _SOURCES else loc)
+        )
+        fields.append(where or "body")
+        messages.append(f"{where}: {msg}" if where and where != "body" else msg)
     detail = "; ".join(messages) or "invalid request"
-    return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
+    content: dict[str, Any] = {"detail": detail, "errors": errors}
+    if fields:
+        content["field"] = fields[0]
+    return JSONResponse(status_code=422, content=content)
 
 
 class _SecurityHeaders:

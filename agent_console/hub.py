@@ -7,9 +7,16 @@ outbox is full is dropped (close code 1013); the browser reconnects and gets
 a fresh ``hello`` plus its unacknowledged screen-pops.
 
 Besides routing, the hub remembers which calls were offered to which agent
-(the console lets an agent annotate only those) and keeps every
-``call.offered`` an agent has not acknowledged yet, to send it again on the
-agent's next connection.
+(the console lets an agent annotate only those), which customers are on the
+calls an agent is handling (the CRM lets the agent read those records, see
+:meth:`Hub.offered_customers`), and keeps every ``call.offered`` an agent
+has not acknowledged yet, to send it again on the agent's next connection.
+
+Access rule of every event sent: an agent's connection gets the events
+about that agent only; an observer's connection (supervisor, admin) gets
+the events about the agents in its ``watch`` set, or every event when
+``watch`` is ``None``.  Events about no agent (``call.queued``, a call that
+ended before any offer) go to unrestricted observers only.
 """
 
 from __future__ import annotations
@@ -19,11 +26,12 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from acd.events import AgentStateChanged, BusEvent, CallConnected, CallEnded, CallOffered
 
-__all__ = ["CLOSE_OVERLOADED", "Connection", "Hub"]
+__all__ = ["CLOSE_OVERLOADED", "Connection", "Hub", "PopDelivered"]
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +46,22 @@ class Connection:
     """
 
     def __init__(
-        self, *, login: str, session_key: str, observer: bool, max_queue: int, max_tracked_pops: int = 256
+        self,
+        *,
+        login: str,
+        session_key: str,
+        observer: bool,
+        max_queue: int,
+        max_tracked_pops: int = 256,
+        watch: frozenset[str] | None = None,
+        remote_addr: str | None = None,
     ) -> None:
         self.login = login
         self.session_key = session_key
         self.observer = observer
+        #: For an observer: the agents whose events it may see (``None``: all events).
+        self.watch = watch
+        self.remote_addr = remote_addr
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=max_queue)
         self.closed = asyncio.Event()
         self.close_code = 1000
@@ -72,6 +91,12 @@ class Connection:
                 self._pop_seqs.popitem(last=False)
         return seq
 
+    def sees(self, agent_login: str | None) -> bool:
+        """Whether this observer may receive an event about ``agent_login`` (``None``: no agent)."""
+        if self.watch is None:
+            return True
+        return agent_login is not None and agent_login in self.watch
+
     def take_pop(self, seq: int) -> str | None:
         """The call id of the screen-pop sent as ``seq``, forgotten once taken."""
         return self._pop_seqs.pop(seq, None)
@@ -100,26 +125,58 @@ class Connection:
         return seq
 
 
+@dataclass(frozen=True, slots=True)
+class PopDelivered:
+    """A screen-pop with a customer card reached at least one of its agent's connections."""
+
+    agent_login: str
+    call_id: str
+    customer_id: int
+    remote_addr: str | None  # of the agent's first connection that got it
+
+
+@dataclass(slots=True)
+class _Offer:
+    event_json: str
+    customer_id: int | None
+    ended: bool = False
+
+
 class Hub:
     """Routes bus events to connections and keeps the screen-pop bookkeeping.
 
     An agent receives ``call.offered``, ``call.connected``, ``call.ended`` and
     ``agent.state`` events about itself (a ``call.ended`` without an agent goes
-    to the agent the call was last offered to); observers (supervisors)
-    receive every event.
+    to the agent the call was last offered to); observers receive the events
+    their :attr:`Connection.watch` allows.
+
+    ``on_pop`` is called (synchronously, after the pop is queued, so it
+    never delays the send) each time a ``call.offered`` that carries a
+    customer is queued to an agent's connections — on the offer and on each
+    re-send after a reconnection.  It must not block; an exception it
+    raises is logged and ignored.
     """
 
     def __init__(
-        self, *, max_pending_pops: int = 20, max_offers_per_agent: int = 500, max_tracked_calls: int = 10_000
+        self,
+        *,
+        max_pending_pops: int = 20,
+        max_offers_per_agent: int = 500,
+        max_tracked_calls: int = 10_000,
+        max_live_offers: int = 20,
+        on_pop: Callable[[PopDelivered], None] | None = None,
     ) -> None:
         self._by_login: dict[str, set[Connection]] = {}
         self._observers: set[Connection] = set()
-        self._pending: dict[str, OrderedDict[str, str]] = {}  # login -> call_id -> offered event JSON
+        self._pending: dict[str, OrderedDict[str, _Offer]] = {}  # login -> call_id -> unacked offer
         self._offered: dict[str, OrderedDict[str, None]] = {}  # login -> call ids offered (note rights)
+        self._live: dict[str, OrderedDict[str, _Offer]] = {}  # login -> calls being handled
         self._last_offer: OrderedDict[str, str] = OrderedDict()  # call_id -> login
         self._max_pending_pops = max_pending_pops
         self._max_offers_per_agent = max_offers_per_agent
         self._max_tracked_calls = max_tracked_calls
+        self._max_live_offers = max_live_offers
+        self._on_pop = on_pop
 
     @property
     def connection_count(self) -> int:
@@ -132,8 +189,10 @@ class Hub:
         the registration.
         """
         conn.send("hello", hello)
-        for call_id, event_json in self._pending.get(conn.login, {}).items():
-            conn.send_event("call.offered", event_json, pop_call_id=call_id)
+        for call_id, offer in self._pending.get(conn.login, {}).items():
+            seq = conn.send_event("call.offered", offer.event_json, pop_call_id=call_id)
+            if seq is not None and offer.customer_id is not None:
+                self._notify_pop(conn.login, call_id, offer.customer_id, conn.remote_addr)
         self._by_login.setdefault(conn.login, set()).add(conn)
         if conn.observer:
             self._observers.add(conn)
@@ -161,6 +220,23 @@ class Hub:
     def was_offered(self, login: str, call_id: str) -> bool:
         return call_id in self._offered.get(login, ())
 
+    def offered_to(self, call_id: str) -> str | None:
+        """The agent ``call_id`` was last offered to (``None``: unknown or forgotten)."""
+        return self._last_offer.get(call_id)
+
+    def offered_customers(self, login: str) -> frozenset[int]:
+        """Customers on the calls ``login`` is handling: offered, not re-routed, not yet wrapped up.
+
+        A customer stays in the set from the offer until the call has ended
+        and the agent has then left wrap-up (any later ``agent.state``
+        other than ``wrap_up``), so the record stays readable while the
+        agent writes the follow-up.
+        """
+        live = self._live.get(login)
+        if not live:
+            return frozenset()
+        return frozenset(o.customer_id for o in live.values() if o.customer_id is not None)
+
     def close_session(self, session_key: str, code: int, reason: str) -> int:
         """Close every connection opened with one session; return how many."""
         closing = [c for peers in self._by_login.values() for c in peers if c.session_key == session_key]
@@ -171,7 +247,7 @@ class Hub:
     def dispatch(self, event: BusEvent) -> None:
         """Route one bus event; never blocks, never raises for a slow client."""
         target = self._target(event)
-        recipients = set(self._observers)
+        recipients = {conn for conn in self._observers if conn.sees(target)}
         if target is not None:
             recipients.update(self._by_login.get(target, ()))
         event_json = event.model_dump_json() if recipients or isinstance(event, CallOffered) else ""
@@ -179,9 +255,27 @@ class Hub:
             self._remember_offer(event, event_json)
         elif isinstance(event, CallEnded) and target is not None:
             self._drop_pending(target, event.call_id)
+            live = self._live.get(target)
+            if live is not None and event.call_id in live:
+                live[event.call_id].ended = True
+        elif isinstance(event, AgentStateChanged) and event.state != "wrap_up":
+            self._forget_ended(event.agent_login)
+        popped_to: str | None = None
         for conn in recipients:
             pop = event.call_id if isinstance(event, CallOffered) and conn.login == target else None
-            conn.send_event(event.type, event_json, pop_call_id=pop)
+            seq = conn.send_event(event.type, event_json, pop_call_id=pop)
+            if pop is not None and seq is not None and popped_to is None:
+                popped_to = conn.remote_addr or ""
+        if isinstance(event, CallOffered) and event.customer is not None and popped_to is not None:
+            self._notify_pop(event.agent_login, event.call_id, event.customer.id, popped_to or None)
+
+    def _notify_pop(self, login: str, call_id: str, customer_id: int, remote_addr: str | None) -> None:
+        if self._on_pop is None:
+            return
+        try:
+            self._on_pop(PopDelivered(login, call_id, customer_id, remote_addr))
+        except Exception:
+            log.exception("console.pop_hook_failed", extra={"login": login, "call_id": call_id})
 
     def _target(self, event: BusEvent) -> str | None:
         if isinstance(event, CallOffered | CallConnected | AgentStateChanged):
@@ -193,7 +287,13 @@ class Hub:
     def _remember_offer(self, event: CallOffered, event_json: str) -> None:
         previous = self._last_offer.pop(event.call_id, None)
         if previous is not None and previous != event.agent_login:
-            self._drop_pending(previous, event.call_id)  # re-routed: the old pop is stale
+            # Re-routed: the old pop is stale and the old agent no longer handles the customer.
+            self._drop_pending(previous, event.call_id)
+            old_live = self._live.get(previous)
+            if old_live is not None:
+                old_live.pop(event.call_id, None)
+                if not old_live:
+                    del self._live[previous]
         self._last_offer[event.call_id] = event.agent_login
         if len(self._last_offer) > self._max_tracked_calls:
             self._last_offer.popitem(last=False)
@@ -204,13 +304,38 @@ class Hub:
         if len(offered) > self._max_offers_per_agent:
             offered.popitem(last=False)
 
-        pending = self._pending.setdefault(event.agent_login, OrderedDict())
-        pending.pop(event.call_id, None)
-        pending[event.call_id] = event_json
-        if len(pending) > self._max_pending_pops:
-            pending.popitem(last=False)
+        offer = _Offer(event_json, event.customer.id if event.customer is not None else None)
+        _put_bounded(
+            self._pending.setdefault(event.agent_login, OrderedDict()),
+            event.call_id,
+            offer,
+            self._max_pending_pops,
+        )
+        _put_bounded(
+            self._live.setdefault(event.agent_login, OrderedDict()),
+            event.call_id,
+            _Offer("", offer.customer_id),
+            self._max_live_offers,
+        )
+
+    def _forget_ended(self, login: str) -> None:
+        live = self._live.get(login)
+        if live is None:
+            return
+        for call_id in [c for c, offer in live.items() if offer.ended]:
+            del live[call_id]
+        if not live:
+            del self._live[login]
 
     def _drop_pending(self, login: str, call_id: str) -> None:
         pending = self._pending.get(login)
         if pending is not None and pending.pop(call_id, None) is not None and not pending:
             del self._pending[login]
+
+
+def _put_bounded(entries: OrderedDict[str, _Offer], call_id: str, offer: _Offer, limit: int) -> None:
+    """Add ``offer`` as the newest entry, dropping the oldest beyond ``limit``."""
+    entries.pop(call_id, None)
+    entries[call_id] = offer
+    if len(entries) > limit:
+        entries.popitem(last=False)

@@ -12,7 +12,14 @@ from typing import Protocol
 
 from agent_console.schemas import AgentStatus
 
-__all__ = ["AgentControl", "AgentIdentity", "Authenticator", "InvalidTransition", "NoteWriter"]
+__all__ = [
+    "AgentControl",
+    "AgentIdentity",
+    "Authenticator",
+    "InvalidTransition",
+    "NoteWriter",
+    "WatchScopes",
+]
 
 
 class InvalidTransition(ValueError):
@@ -71,5 +78,17 @@ class NoteWriter(Protocol):
 
         :class:`LookupError` means the call is unknown, :class:`ValueError`
         that the note was refused; both reach the agent as a message.
+        """
+        ...
+
+
+class WatchScopes(Protocol):
+    async def watched_logins(self, login: str) -> frozenset[str] | None:
+        """The agents whose live events observer ``login`` may receive.
+
+        ``None`` means every event (an admin); a supervisor gets the members
+        of the teams they supervise plus themself.  Called when an observer's
+        websocket opens and again periodically, so team changes take effect
+        without a reconnection.  May raise when the directory is unreachable.
         """
         ...

@@ -31,8 +31,12 @@ class Session:
 
     @property
     def is_observer(self) -> bool:
-        """Supervisors see every event and may annotate any call."""
-        return self.agent.role == "supervisor"
+        """Supervisors and admins watch other agents' events and may annotate any call.
+
+        Which events an observer sees is narrowed by the gateway's
+        :class:`~agent_console.ports.WatchScopes`, when it has one.
+        """
+        return self.agent.role in ("supervisor", "admin")
 
 
 class SessionStore:

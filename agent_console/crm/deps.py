@@ -1,0 +1,183 @@
+"""What the CRM routes depend on: the services, the acting user, and shared parameter types.
+
+The composition root builds a :class:`CrmServices` (usually with
+:meth:`CrmServices.build`) and hands it to
+:func:`agent_console.app.create_app`; each request then turns its bearer
+token into a :class:`~crm_core.actor.Actor` through the
+:class:`ActorResolver` port, with the customers currently on offer to that
+user (from the hub) and the client's address.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Protocol
+
+from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agent_console.api import BEARER, UNAUTHORIZED_HEADERS
+from agent_console.crm.actors import DbActorResolver, DbPopAuditor
+from agent_console.hub import Hub
+from agent_console.sessions import SessionStore
+from crm_core.actor import Actor
+from crm_core.audit import AuditLog
+from crm_core.coltypes import utcnow
+from crm_core.contracts import ContractService
+from crm_core.customer_service import CustomerService
+from crm_core.errors import InvalidInput
+from crm_core.followups import FollowUpService
+from crm_core.parameters import ParameterStore
+from crm_core.protection import ProtectionService
+from crm_core.recycle import RecycleBin
+from crm_core.reminders import ReminderService
+from crm_core.sharing import SharingService
+
+__all__ = [
+    "MAX_ID",
+    "ActorResolver",
+    "ContactId",
+    "ContractId",
+    "Crm",
+    "CrmServices",
+    "CurrentActor",
+    "CustomerId",
+    "GrantId",
+    "PageNumber",
+    "PageSize",
+    "PhoneId",
+    "PopAuditor",
+    "as_utc",
+    "current_actor",
+]
+
+#: The largest id a path or query accepts: PostgreSQL's ``integer``.
+MAX_ID = 2**31 - 1
+
+
+class ActorResolver(Protocol):
+    """Turns a logged-in user into the :class:`Actor` the CRM services judge."""
+
+    async def actor(self, login: str, remote_addr: str | None, offered_customer_ids: frozenset[int]) -> Actor:
+        """The actor for ``login``: its user id, role and teams from the directory.
+
+        Raises :class:`~crm_core.errors.AccessDenied` when ``login`` is no
+        active CRM user.
+        """
+        ...
+
+    async def watched_logins(self, login: str) -> frozenset[str] | None:
+        """See :class:`agent_console.ports.WatchScopes`."""
+        ...
+
+
+class PopAuditor(Protocol):
+    async def audit_pop(self, actor: Actor, customer_id: int, call_id: str) -> None:
+        """Record that ``actor`` was shown customer ``customer_id`` by the screen-pop of ``call_id``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CrmServices:
+    """The CRM services the REST API calls, and the ports it needs around them."""
+
+    customers: CustomerService
+    recycle: RecycleBin
+    sharing: SharingService
+    protection: ProtectionService
+    followups: FollowUpService
+    reminders: ReminderService
+    contracts: ContractService
+    parameters: ParameterStore
+    audit: AuditLog
+    actors: ActorResolver
+    pops: PopAuditor
+
+    @classmethod
+    def build(
+        cls,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        pepper: bytes,
+        region: str,
+        clock: Callable[[], datetime] = utcnow,
+        actor_cache_ttl: float = 30.0,
+        parameters: ParameterStore | None = None,
+    ) -> "CrmServices":
+        """Every service on one database, sharing one parameter store and one protection service.
+
+        ``pepper`` is the install's secret for ID-number hashes, ``region``
+        the default phone region, ``clock`` aware UTC time (tests pin it).
+        Pass the process's ``parameters`` store if the periodic jobs have one
+        already, so that a change made through the API is seen by them at once.
+        ``actor_cache_ttl`` is how long a user's role and teams are trusted.
+        """
+        parameters = parameters if parameters is not None else ParameterStore(sessions)
+        protection = ProtectionService(sessions, parameters, clock=clock)
+        return cls(
+            customers=CustomerService(sessions, pepper, region, protection=protection),
+            recycle=RecycleBin(sessions, parameters),
+            sharing=SharingService(sessions),
+            protection=protection,
+            followups=FollowUpService(sessions, parameters, clock=clock),
+            reminders=ReminderService(sessions, parameters, clock=clock),
+            contracts=ContractService(sessions, parameters, clock=clock),
+            parameters=parameters,
+            audit=AuditLog(sessions),
+            actors=DbActorResolver(sessions, ttl=actor_cache_ttl),
+            pops=DbPopAuditor(sessions),
+        )
+
+
+def crm_services(request: Request) -> CrmServices:
+    services: CrmServices = request.app.state.crm
+    return services
+
+
+async def current_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Actor:
+    """The acting user of a request with a live bearer token (401 otherwise)."""
+    if credentials is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first", headers=UNAUTHORIZED_HEADERS)
+    sessions: SessionStore = request.app.state.sessions
+    session = sessions.get(credentials.credentials)
+    if session is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "session expired or unknown; log in again",
+            headers=UNAUTHORIZED_HEADERS,
+        )
+    hub: Hub = request.app.state.hub
+    login = session.agent.login
+    remote_addr = request.client.host if request.client else None
+    return await crm_services(request).actors.actor(login, remote_addr, hub.offered_customers(login))
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+Crm = Annotated[CrmServices, Depends(crm_services)]
+
+
+CustomerId = Annotated[int, Path(ge=1, le=MAX_ID, description="The customer's id")]
+ContractId = Annotated[int, Path(ge=1, le=MAX_ID, description="The contract's id")]
+GrantId = Annotated[int, Path(ge=1, le=MAX_ID, description="The sharing grant's id")]
+PhoneId = Annotated[int, Path(ge=1, le=MAX_ID, description="The phone's id")]
+ContactId = Annotated[int, Path(ge=1, le=MAX_ID, description="The contact person's id")]
+
+
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")]
+PageSize = Annotated[int, Query(ge=1, le=200, description="Items per page (at most 200)")]
+
+
+def as_utc(value: datetime | None, field: str) -> datetime | None:
+    """``value`` as aware UTC (naive means UTC); :class:`InvalidInput` naming ``field`` if out of range."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(field, "is out of range") from None

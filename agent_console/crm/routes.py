@@ -1,0 +1,27 @@
+"""All CRM routes as one router, to mount on the console app (see :func:`agent_console.app.create_app`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from agent_console.crm import (
+    audit,
+    contracts,
+    customers,
+    followups,
+    parameters,
+    protection,
+    recycle,
+    reminders,
+    sharing,
+)
+
+__all__ = ["crm_router"]
+
+
+def crm_router() -> APIRouter:
+    """Every ``/api/crm/...`` route."""
+    router = APIRouter()
+    for area in (customers, protection, sharing, followups, recycle, contracts, reminders, parameters, audit):
+        router.include_router(area.router)
+    return router
