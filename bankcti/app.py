@@ -22,6 +22,7 @@ from typing import Any
 from acd import Acd
 from acd.callbacks import CallbackDesk
 from agent_console.app import create_app
+from agent_console.crm.deps import CrmServices
 from agent_console.server import ConsoleServer, start_console
 from bankcti.adapters import AcdAgentControl, CrmAuthenticator, CrmNoteWriter
 from bankcti.bus import EventBus, create_bus
@@ -187,6 +188,12 @@ class Service:
             notes=CrmNoteWriter(self.history),
             events=self.bus,
             session_ttl=self.settings.http_session_ttl_seconds,
+            crm=CrmServices.build(
+                self.sessions,
+                pepper=self.pepper,
+                region=self.settings.phone_region,
+                parameters=self.parameters,
+            ),
         )
         self.console = await start_console(app, self.settings.http_host, self.settings.http_port)
         self._install_reload()

@@ -2,6 +2,7 @@
 // Every piece of data reaches the page through textContent, never as HTML.
 import { el, formatDuration, formatTime } from "./dom.js";
 import { buildPop } from "./pop.js";
+import { mountCustomers } from "./customers.js";
 
 const TOKEN_KEY = "bankcti.console.token";
 const PING_EVERY_MS = 25000;
@@ -129,6 +130,7 @@ async function enterConsole(info) {
     say("console-message", `dispositions unavailable: ${error.message}`, true);
   }
   connect();
+  mountCustomers($("customers"), api, info.agent.login, (text, isError) => say("console-message", text, isError));
 }
 
 function sessionEnded(message) {

@@ -41,6 +41,7 @@ async def test_unanswered_offer_moves_to_the_next_agent_and_pauses_the_first(
             "data_dir": tmp_path,
             "acd_ring_timeout": 10,
             "acd_hold_poll_ms": 50,
+            "ivr_ignore_business_hours": True,
         },
     )
     phones = [
