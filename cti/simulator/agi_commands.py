@@ -20,6 +20,8 @@ from cti.simulator.agi_media_commands import (
     answer,
     get_data,
     get_option,
+    say_alpha,
+    say_date,
     say_digits,
     say_number,
     stream_file,
@@ -218,6 +220,21 @@ COMMANDS: list[AgiCommand] = [
         "SAY DIGITS <number> <escape digits>",
         "Say a given digit string, returning early if any of the given DTMF digits\n"
         "\tare received on the channel.",
+    ),
+    _cmd(
+        "SAY ALPHA",
+        say_alpha,
+        False,
+        "SAY ALPHA <number> <escape digits>",
+        "Say a given character string, returning early if any of the given DTMF digits\n"
+        "\tare received on the channel.",
+    ),
+    _cmd(
+        "SAY DATE",
+        say_date,
+        False,
+        "SAY DATE <date> <escape digits>",
+        "Say a given date, returning early if any of the given DTMF digits are\n\treceived on the channel.",
     ),
     _cmd(
         "SAY NUMBER",

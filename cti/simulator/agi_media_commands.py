@@ -124,6 +124,25 @@ async def say_digits(s: AgiSession, argv: list[str]) -> int:
     return await _say(s, len(argv[2]), argv[3])
 
 
+async def say_alpha(s: AgiSession, argv: list[str]) -> int:
+    # res_agi: SAY ALPHA <string> <escape digits>, one sound per character.
+    if len(argv) != 4:
+        return RESULT_SHOWUSAGE
+    return await _say(s, len(argv[2]), argv[3])
+
+
+async def say_date(s: AgiSession, argv: list[str]) -> int:
+    # res_agi: SAY DATE <seconds since the epoch> <escape digits>; Asterisk says
+    # weekday, month, day of month (and year) -- four sounds.
+    if len(argv) != 4:
+        return RESULT_SHOWUSAGE
+    try:
+        int(argv[2])
+    except ValueError:
+        return RESULT_SHOWUSAGE
+    return await _say(s, 4, argv[3])
+
+
 async def say_number(s: AgiSession, argv: list[str]) -> int:
     if len(argv) not in (4, 5):
         return RESULT_SHOWUSAGE

@@ -138,3 +138,20 @@ async def test_script_closing_continues_the_dialplan(make_sim: Maker) -> None:
     assert apps == ["AGI", "Hangup"]
     agistatus = [e["Value"] for e in call.events if e.event == "VarSet" and e["Variable"] == "AGISTATUS"]
     assert agistatus == ["SUCCESS"]
+
+
+async def test_say_date_and_say_alpha_like_res_agi(make_sim: Maker) -> None:
+    replies: list[str] = []
+    commands = ['SAY DATE 1795920000 ""', "SAY DATE tomorrow #", 'SAY ALPHA LC42 ""', "SAY ALPHA"]
+
+    async def handler(conn: AgiScriptConn) -> None:
+        for command in commands:
+            replies.append(await conn.command(command))
+
+    sim = await make_sim(handler)
+    call = await sim.place_call(CallerScript("+15550001", dnid="95588"))
+    await call.wait_finished(timeout=5)
+    assert replies[0] == "200 result=0"
+    assert replies[1].startswith("520-") and "SAY DATE <date> <escape digits>" in replies[1]
+    assert replies[2] == "200 result=0"
+    assert replies[3].startswith("520-") and "SAY ALPHA <number> <escape digits>" in replies[3]
