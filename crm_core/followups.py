@@ -175,8 +175,9 @@ class FollowUpService:
         call_id: str | None,
         today: date,
     ) -> dict[str, Any]:
-        if channel not in INTERACTION_CHANNELS:
-            raise InvalidInput("channel", f"must be one of {', '.join(INTERACTION_CHANNELS)}")
+        allowed = [c for c in await self._parameters.get("followup.types") if c in INTERACTION_CHANNELS]
+        if channel not in allowed:
+            raise InvalidInput("channel", f"must be one of {', '.join(allowed)}")
         if direction not in INTERACTION_DIRECTIONS:
             raise InvalidInput("direction", f"must be one of {', '.join(INTERACTION_DIRECTIONS)}")
         content = content.strip()

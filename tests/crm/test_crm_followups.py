@@ -109,6 +109,17 @@ async def test_boundaries_and_the_disposition_parameter(world: World, follow_ups
         await follow_ups.add(world["alice"], customer, **_fields(disposition="follow-up"))
 
 
+async def test_followup_types_parameter_limits_channels(world: World, follow_ups: FollowUpService) -> None:
+    customer = await world.customer("Han Mei", owner="alice")
+    await follow_ups.add(world["alice"], customer, **_fields(channel="visit"))
+    await world.set("followup.types", ["phone", "email", "no-such-channel"])
+    await follow_ups.add(world["alice"], customer, **_fields(channel="email"))
+    with pytest.raises(InvalidInput) as error:
+        await follow_ups.add(world["alice"], customer, **_fields(channel="visit"))
+    assert error.value.field == "channel"
+    assert "no-such-channel" not in error.value.message  # only real channels are offered
+
+
 async def test_write_access_is_required(world: World, follow_ups: FollowUpService) -> None:
     customer = await world.customer("Zhao Min", owner="alice")
     with pytest.raises(NotFound):

@@ -24,7 +24,7 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "protection.previous_owner_bar_days": 30,
     "protection.daily_claim_cap": 10,
     "recycle.purge_after_days": 30,
-    "followup.types": ["call", "visit", "email", "sms", "web", "ivr"],
+    "followup.types": ["phone", "visit", "email", "sms", "web", "ivr"],
     "followup.dispositions": ["resolved", "follow-up", "complaint", "sale", "wrong-number"],
     "contracts.expiry_reminder_days": 30,
     "tiers.thresholds": {"private": "5000000", "vip": "1000000", "gold": "200000"},
