@@ -126,18 +126,27 @@ def _pause_device(ctx: ActionContext, queue: CallQueue, member: QueueMember) -> 
     )
 
 
-async def action_queueadd(ctx: ActionContext) -> None:
+def _queue_and_interface(ctx: ActionContext, no_queue: str) -> tuple[CallQueue, str] | None:
+    """The ``Queue`` and ``Interface`` headers, checked as app_queue does (errors answered)."""
     name, interface = ctx.header("Queue"), ctx.header("Interface")
     if not name:
         ctx.error("'Queue' not specified.")
-        return
+        return None
     if not interface:
         ctx.error("'Interface' not specified.")
-        return
+        return None
     queue = ctx.pbx.queues.get(name)
     if queue is None:
-        ctx.error("Unable to add interface to queue: No such queue")
+        ctx.error(no_queue)
+        return None
+    return queue, interface
+
+
+async def action_queueadd(ctx: ActionContext) -> None:
+    found = _queue_and_interface(ctx, "Unable to add interface to queue: No such queue")
+    if found is None:
         return
+    queue, interface = found
     if queue.member(interface) is not None:
         ctx.error("Unable to add interface: Already there")
         return
@@ -161,17 +170,10 @@ async def action_queueadd(ctx: ActionContext) -> None:
 
 
 async def action_queueremove(ctx: ActionContext) -> None:
-    name, interface = ctx.header("Queue"), ctx.header("Interface")
-    if not name:
-        ctx.error("'Queue' not specified.")
+    found = _queue_and_interface(ctx, "Unable to remove interface from queue: No such queue")
+    if found is None:
         return
-    if not interface:
-        ctx.error("'Interface' not specified.")
-        return
-    queue = ctx.pbx.queues.get(name)
-    if queue is None:
-        ctx.error("Unable to remove interface from queue: No such queue")
-        return
+    queue, interface = found
     member = queue.member(interface)
     if member is None:
         ctx.error("Unable to remove interface: Not there")
