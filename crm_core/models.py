@@ -14,6 +14,7 @@ sharing), :mod:`crm_core.models_contracts`, :mod:`crm_core.models_system`
 
 from __future__ import annotations
 
+from crm_core.models_acd import AcdQueue, AgentEvent, AgentStateRow, QueueEvent
 from crm_core.models_activity import Interaction, OwnershipHistory, SharingGrant, Transaction
 from crm_core.models_base import (
     ACCOUNT_STATUSES,
@@ -59,7 +60,10 @@ __all__ = [
     "PHONE_TYPES",
     "TRANSACTION_CHANNELS",
     "Account",
+    "AcdQueue",
     "Agent",
+    "AgentEvent",
+    "AgentStateRow",
     "AuditLog",
     "Base",
     "Contract",
@@ -74,6 +78,7 @@ __all__ = [
     "ParameterChange",
     "Payment",
     "PhoneNumber",
+    "QueueEvent",
     "SharingGrant",
     "Team",
     "Timestamped",

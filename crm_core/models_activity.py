@@ -198,3 +198,11 @@ class CallbackRequest(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     result: Mapped[str | None] = mapped_column(String(255))
     call_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Set when the request keeps a place in an ACD queue (pressed while waiting, or routed by the IVR):
+    # ``queued_at`` is the original entry time, so the callback is served where the caller would have been.
+    queue: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queued_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    agent_login: Mapped[str | None] = mapped_column(String(64))

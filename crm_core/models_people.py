@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, func
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.coltypes import utcnow
@@ -58,6 +58,8 @@ class Agent(Timestamped, Base):
     device: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16), default="agent")
     queues: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Skill name -> proficiency 1 (can help) .. 5 (expert); the ACD routes on it.
+    skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # use_alter: teams and agents reference each other; this breaks the cycle for DDL sorting.
     team_id: Mapped[int | None] = mapped_column(

@@ -31,9 +31,9 @@ TABLES = {
     "agents", "customers", "phone_numbers", "accounts", "interactions", "teams", "customer_contacts",
     "transactions", "contracts", "contract_lines", "contract_installments", "payments", "ownership_history",
     "sharing_grants", "parameters", "parameter_changes", "audit_log", "job_leases", "lost_card_reports",
-    "callback_requests",
+    "callback_requests", "acd_queues", "agent_states", "queue_events", "agent_events",
 }  # fmt: skip
-HEAD = "0003"
+HEAD = "0006"
 
 
 def _schema_diff(connection: Connection) -> list[object]:
