@@ -4,6 +4,8 @@ The call flow enqueues a call after the IVR and waits on the ticket; the
 agent console changes agent states; supervisors read :meth:`Acd.snapshot`.
 """
 
+from acd.agents import SavedAgentState
+from acd.config import NoAgents, OverflowRule, QueueConfig, QueueConfigError, Strategy
 from acd.core import Acd
 from acd.model import (
     AgentRecord,
@@ -14,10 +16,8 @@ from acd.model import (
     UnknownAgent,
     UnknownQueue,
 )
-from acd.routing import RoutingPolicy, longest_available
-from acd.ticket import CallWithdrawn, Ticket
+from acd.ticket import CallWithdrawn, QueueExit, Ticket
 from acd.views import AcdSnapshot, AgentView, QueueView, WaitingCallView
-from acd.waiting import WaitingQueue
 
 __all__ = [
     "Acd",
@@ -27,14 +27,18 @@ __all__ = [
     "AgentView",
     "CallWithdrawn",
     "InvalidTransition",
+    "NoAgents",
     "Offer",
+    "OverflowRule",
+    "QueueConfig",
+    "QueueConfigError",
+    "QueueExit",
     "QueueView",
     "QueuedCall",
-    "RoutingPolicy",
+    "SavedAgentState",
+    "Strategy",
     "Ticket",
     "UnknownAgent",
     "UnknownQueue",
     "WaitingCallView",
-    "WaitingQueue",
-    "longest_available",
 ]

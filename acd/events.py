@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -25,6 +25,7 @@ __all__ = [
     "CallQueued",
     "EventSink",
     "EventSource",
+    "QueueTransition",
     "decode",
     "decode_object",
 ]
@@ -77,10 +78,31 @@ class AgentStateChanged(_Event):
     state: str
     reason: str | None = None
     call_id: str | None = None
+    # What a restarted service needs to restore the agent exactly (see acd.core.Acd.restore).
+    last_available_at: float | None = None
+    calls_handled: int = 0
+
+
+class QueueTransition(_Event):
+    """One step of a call through the ACD; the history and the statistics record every one.
+
+    ``event`` is one of joined, offered, no_answer, connected, abandoned,
+    overflowed, moved, max_wait, completed, transferred, callback_requested,
+    callback_attempt, callback_completed, callback_failed; ``data`` holds its
+    figures (position, wait_seconds, ring_seconds, to_queue, callback_id…).
+    """
+
+    type: Literal["queue.transition"] = "queue.transition"
+    call_id: str
+    event: str
+    queue: str | None = None
+    agent_login: str | None = None
+    customer_id: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 BusEvent = Annotated[
-    CallQueued | CallOffered | CallConnected | CallEnded | AgentStateChanged,
+    CallQueued | CallOffered | CallConnected | CallEnded | AgentStateChanged | QueueTransition,
     Field(discriminator="type"),
 ]
 

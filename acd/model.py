@@ -6,10 +6,12 @@ agent changes, so a record a caller holds is a consistent snapshot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
+    "BUSY",
     "REQUESTABLE",
     "AgentRecord",
     "AgentState",
@@ -31,10 +33,16 @@ class AgentState(StrEnum):
 
     LOGGED_OUT = "logged_out"
     AVAILABLE = "available"
+    RESERVED = "reserved"  # held for a callback while the customer is being dialled
     RINGING = "ringing"
     ON_CALL = "on_call"
+    ON_HOLD = "on_hold"
     WRAP_UP = "wrap_up"
     PAUSED = "paused"
+
+
+#: States in which the agent is busy with a call (never offered another one).
+BUSY = frozenset({AgentState.RESERVED, AgentState.RINGING, AgentState.ON_CALL, AgentState.ON_HOLD})
 
 
 #: States an agent may ask for, by the states they may ask from.  Asking for
@@ -72,7 +80,10 @@ class AgentRecord:
     ``since`` is when ``state`` began; ``call_id`` is the call the agent is
     ringing for, talking on or wrapping up; ``last_available_at`` is when
     the agent last became available after something else — the longest
-    available agent (smallest value) is offered first.
+    available agent (smallest value) is offered first.  ``skills`` maps a
+    skill to a proficiency from 1 (can help) to 5 (expert); ``last_offer``
+    orders agents for round-robin; ``pause_after_call`` is a pause a
+    supervisor forced while the agent was busy.
     """
 
     login: str
@@ -85,6 +96,10 @@ class AgentRecord:
     call_id: str | None = None
     last_available_at: float | None = None
     calls_handled: int = 0
+    skills: Mapping[str, int] = field(default_factory=dict)
+    teams: frozenset[str] = frozenset()
+    last_offer: int = 0
+    pause_after_call: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,13 +122,29 @@ class QueuedCall:
     skills: frozenset[str] = frozenset()
     tier: str | None = None
     authentication: str = "none"
+    segment: str | None = None
+    owner_login: str | None = None  # the customer's relationship manager, offered first
+    kind: str = "call"  # "call" or "callback" (a request keeping the caller's place)
+    callback_id: int | None = None
+    callback_number: str | None = None
 
 
 @dataclass(frozen=True)
 class Offer:
-    """``call`` is reserved for agent ``agent_login``: ring ``device`` now."""
+    """``call`` is reserved for agent ``agent_login``: ring ``device`` now.
+
+    ``group`` lists every ``(login, device)`` reserved together: one pair,
+    except in a ring-all queue where several agents ring at once and the
+    first to answer takes the call (:meth:`Acd.call_connected`).
+    """
 
     call: QueuedCall
     agent_login: str
     device: str
     offered_at: float
+    group: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def dial_string(self) -> str:
+        """Devices to dial, ``&``-joined as Asterisk's ``Dial`` expects."""
+        return "&".join(device for _, device in self.group) if self.group else self.device

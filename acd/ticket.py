@@ -7,11 +7,24 @@ from collections.abc import Callable
 
 from acd.model import Offer, QueuedCall
 
-__all__ = ["CallWithdrawn", "Ticket"]
+__all__ = ["CallWithdrawn", "QueueExit", "Ticket"]
 
 
 class CallWithdrawn(Exception):
     """The call left the ACD (cancelled or ended) before an agent was offered."""
+
+
+class QueueExit(CallWithdrawn):
+    """The ACD itself ends the wait: ``reason`` is ``max_wait``, ``no_agents`` or ``closed``.
+
+    ``action`` is what the queue prescribes next (``callback`` offer or
+    ``closed`` message); the call flow plays it.
+    """
+
+    def __init__(self, message: str, *, reason: str, action: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.action = action
 
 
 def _consume(future: asyncio.Future[Offer]) -> None:
@@ -90,12 +103,15 @@ class Ticket:
             # screen-pop must not wait for whoever awaits the future.
             self._on_offer(offer)
 
+    def _moved(self, call: QueuedCall) -> None:
+        self._call = call
+
     def _rearm(self) -> None:
         if self._offer.done():
             self._offer = asyncio.get_running_loop().create_future()
 
-    def _withdraw(self, reason: str) -> None:
+    def _withdraw(self, reason: str, exit_: QueueExit | None = None) -> None:
         if self._offer.done():
             self._offer = asyncio.get_running_loop().create_future()
         self._offer.add_done_callback(_consume)
-        self._offer.set_exception(CallWithdrawn(f"call {self._call.call_id} {reason}"))
+        self._offer.set_exception(exit_ or CallWithdrawn(f"call {self._call.call_id} {reason}"))

@@ -6,8 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from acd.model import AgentRecord, AgentState, QueuedCall
-from acd.waiting import WaitingQueue
+from acd.model import BUSY, AgentRecord, AgentState, QueuedCall
 
 __all__ = ["AcdSnapshot", "AgentView", "QueueView", "WaitingCallView", "build_snapshot"]
 
@@ -32,6 +31,9 @@ class QueueView(BaseModel):
     longest_wait_seconds: float  # 0 when nobody waits
     agents_available: int
     agents_logged_in: int
+    agents_busy: int = 0  # reserved, ringing, on a call or on hold
+    agents_paused: int = 0
+    agents_wrap_up: int = 0
 
 
 class AgentView(BaseModel):
@@ -46,6 +48,9 @@ class AgentView(BaseModel):
     call_id: str | None
     queues: list[str]
     calls_handled: int
+    skills: dict[str, int] = {}
+    teams: list[str] = []
+    pause_after_call: str | None = None
 
 
 class AcdSnapshot(BaseModel):
@@ -59,10 +64,10 @@ class AcdSnapshot(BaseModel):
 
 
 def _queue_view(
-    now: float, queue: WaitingQueue, calls: Mapping[str, QueuedCall], agents: Iterable[AgentRecord]
+    now: float, name: str, order: list[str], calls: Mapping[str, QueuedCall], agents: Iterable[AgentRecord]
 ) -> QueueView:
     waiting = []
-    for position, call_id in enumerate(queue, start=1):
+    for position, call_id in enumerate(order, start=1):
         call = calls[call_id]
         enqueued = now if call.enqueued_at is None else call.enqueued_at
         waiting.append(
@@ -76,27 +81,31 @@ def _queue_view(
                 wait_seconds=max(0.0, now - enqueued),
             )
         )
-    serving = [a for a in agents if queue.name in a.queues]
+    serving = [a for a in agents if name in a.queues]
     return QueueView(
-        name=queue.name,
+        name=name,
         waiting=waiting,
         longest_wait_seconds=max((w.wait_seconds for w in waiting), default=0.0),
         agents_available=sum(a.state is AgentState.AVAILABLE for a in serving),
         agents_logged_in=sum(a.state is not AgentState.LOGGED_OUT for a in serving),
+        agents_busy=sum(a.state in BUSY for a in serving),
+        agents_paused=sum(a.state is AgentState.PAUSED for a in serving),
+        agents_wrap_up=sum(a.state is AgentState.WRAP_UP for a in serving),
     )
 
 
 def build_snapshot(
     now: float,
-    queues: Iterable[WaitingQueue],
+    orders: Mapping[str, list[str]],
     waiting: Mapping[str, QueuedCall],
     agents: Iterable[AgentRecord],
 ) -> AcdSnapshot:
-    """Picture at ``now`` of ``queues`` (``waiting``: the waiting calls by id) and ``agents``."""
+    """Picture at ``now`` of the queues (``orders``: waiting call ids per queue in service order,
+    ``waiting``: those calls by id) and ``agents``."""
     agents = list(agents)
     return AcdSnapshot(
         at=now,
-        queues=[_queue_view(now, queue, waiting, agents) for queue in queues],
+        queues=[_queue_view(now, name, order, waiting, agents) for name, order in orders.items()],
         agents=[
             AgentView(
                 login=a.login,
@@ -108,6 +117,9 @@ def build_snapshot(
                 call_id=a.call_id,
                 queues=sorted(a.queues),
                 calls_handled=a.calls_handled,
+                skills=dict(a.skills),
+                teams=sorted(a.teams),
+                pause_after_call=a.pause_after_call,
             )
             for a in agents
         ],

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from acd import Acd, Offer, QueuedCall
 from acd.events import CallConnected, CallEnded, CallOffered, EventSink
+from bankcti.queue_wait import CallbackDesk, QueueWait
 from crm_core.schemas import InteractionRecord, IvrStep
 from cti.fastagi import AgiChannel, AgiHangup
 from ivr import IvrEngine, IvrResult
@@ -44,10 +45,8 @@ class HistoryWriter(Protocol):
 @dataclass(frozen=True)
 class CallFlowSettings:
     entry_menu: str = "main"
-    ring_timeout: int = 15
     hold_poll_ms: int = 250
     moh_class: str = "default"
-    max_wait_seconds: int = 600
 
 
 @dataclass
@@ -62,6 +61,8 @@ class _LiveCall:
     agent_login: str | None = None
     connected_at: float | None = None
     pop_task: asyncio.Task[None] | None = None
+    # History writes of the call in flight, chained in order: the caller never waits for the database.
+    writes: asyncio.Task[None] | None = None
 
 
 class InboundCallFlow:
@@ -75,12 +76,14 @@ class InboundCallFlow:
         writer: HistoryWriter,
         sink: EventSink,
         settings: CallFlowSettings,
+        callbacks: CallbackDesk | None = None,
     ) -> None:
         self._ivr = ivr
         self._acd = acd
         self._writer = writer
         self._sink = sink
         self._settings = settings
+        self._callbacks = callbacks
         self._live: dict[str, _LiveCall] = {}
 
     @property
@@ -93,8 +96,9 @@ class InboundCallFlow:
         call = _LiveCall(call_id=call_id, caller_number=channel.caller_id, arrived_at=arrived)
         self._live[call_id] = call
         log.info("call.arrived", extra={"call_id": call_id, "channel": channel.channel_name})
-        await self._write(
-            InteractionRecord(call_id=call_id, caller_number=channel.caller_id, arrived_at=_utc(arrived))
+        self._write_later(
+            call,
+            InteractionRecord(call_id=call_id, caller_number=channel.caller_id, arrived_at=_utc(arrived)),
         )
         outcome = "failed"
         try:
@@ -123,17 +127,25 @@ class InboundCallFlow:
 
     async def _run(self, channel: AgiChannel, call: _LiveCall) -> str:
         await channel.answer()
+        transfer_queue = await channel.get_variable("BANKCTI_TRANSFER_QUEUE")
+        if transfer_queue:
+            # An agent blind-transferred the call back to us (cti.control): no IVR again.
+            log.info("call.transferred_in", extra={"call_id": call.call_id, "queue": transfer_queue})
+            return await self._queue_and_connect(
+                channel, call, IvrResult(outcome="routed", route_queue=transfer_queue)
+            )
         result = await self._ivr.run(
             channel, entry=self._settings.entry_menu, on_step=call.path.append, call_id=call.call_id
         )
         customer_id = result.customer_id
-        await self._write(
+        self._write_later(
+            call,
             InteractionRecord(
                 call_id=call.call_id,
                 caller_e164=result.caller_e164,
                 customer_id=customer_id,
                 ivr_path=list(result.path),
-            )
+            ),
         )
         if result.outcome == "abandoned":
             return "abandoned_in_ivr"
@@ -142,9 +154,9 @@ class InboundCallFlow:
         return await self._queue_and_connect(channel, call, result)
 
     async def _queue_and_connect(self, channel: AgiChannel, call: _LiveCall, result: IvrResult) -> str:
-        call.queue = result.route_queue
-        assert call.queue is not None
+        assert result.route_queue is not None
         queued_at = time.time()
+        customer = result.customer
 
         def offered(offer: Offer) -> None:
             # The screen-pop leaves the instant the ACD reserves the agent; the
@@ -155,7 +167,7 @@ class InboundCallFlow:
         ticket = await self._acd.enqueue(
             QueuedCall(
                 call_id=call.call_id,
-                queue=call.queue,
+                queue=result.route_queue,
                 caller_number=call.caller_number,
                 customer_id=result.customer_id,
                 priority=result.route_priority,
@@ -163,26 +175,38 @@ class InboundCallFlow:
                 skills=result.route_skills,
                 tier=result.tier,
                 authentication=result.authentication,
+                segment=customer.segment if customer is not None else None,
+                owner_login=customer.owner_agent if customer is not None else None,
             ),
             on_offer=offered,
         )
-        await self._write(
-            InteractionRecord(call_id=call.call_id, queue=call.queue, queued_at=_utc(queued_at))
+        call.queue = ticket.call.queue
+        self._write_later(
+            call, InteractionRecord(call_id=call.call_id, queue=call.queue, queued_at=_utc(queued_at))
         )
-        deadline = queued_at + self._settings.max_wait_seconds
+        waiter = QueueWait(
+            channel,
+            self._acd,
+            ticket,
+            callbacks=self._callbacks,
+            number=result.caller_e164,
+            moh_class=self._settings.moh_class,
+            poll_ms=self._settings.hold_poll_ms,
+        )
         try:
             while True:
-                await channel.set_music(True, self._settings.moh_class)
-                offer = await self._wait_for_offer(channel, ticket.offer, deadline)
-                if offer is None:
-                    await channel.set_music(False)
-                    await channel.stream_file("bankcti/all-busy")
-                    return "no_agent"
+                waited = await waiter.wait()
+                call.queue = ticket.call.queue  # an overflow may have moved it
+                if waited.offer is None:
+                    return waited.outcome or "no_agent"
+                offer = waited.offer
                 if call.pop_task is not None:
                     await call.pop_task  # the agent sees the caller before the phone rings
                 await channel.set_music(False)
-                status, answered_seconds = await self._dial(channel, offer.device)
+                ring_timeout = self._acd.queue_config(offer.call.queue).ring_timeout
+                status, answered_seconds, peer = await self._dial(channel, offer.dial_string, ring_timeout)
                 if status == "ANSWER":
+                    call.agent_login = _answering_agent(offer, peer)
                     await self._mark_connected(call, fallback_talk=answered_seconds)
                     return "answered"
                 log.info("call.agent_no_answer", extra={"call_id": call.call_id, "status": status})
@@ -191,20 +215,6 @@ class InboundCallFlow:
         finally:
             if call.connected_at is None:
                 await self._acd.cancel(call.call_id)
-
-    async def _wait_for_offer(
-        self,
-        channel: AgiChannel,
-        offer: asyncio.Future[Offer],
-        deadline: float,
-    ) -> Offer | None:
-        # WAIT FOR DIGIT in short slices: music keeps playing, a hang-up is seen
-        # at once, and the dial starts at most one slice after the ACD decides.
-        while not offer.done():
-            if time.time() >= deadline:
-                return None
-            await channel.wait_for_digit(self._settings.hold_poll_ms)
-        return offer.result()
 
     async def _pop(self, call: _LiveCall, result: IvrResult, offer: Offer) -> None:
         assert call.queue is not None
@@ -225,20 +235,24 @@ class InboundCallFlow:
         except Exception:
             # The call still rings the agent; the console resyncs on reconnect.
             log.exception("call.pop_failed", extra={"call_id": call.call_id})
-        await self._write(
+        self._write_later(
+            call,
             InteractionRecord(
                 call_id=call.call_id, agent_login=offer.agent_login, offered_at=_utc(offer.offered_at)
-            )
+            ),
         )
 
-    async def _dial(self, channel: AgiChannel, device: str) -> tuple[str, float]:
-        await channel.exec("Dial", device, str(self._settings.ring_timeout), f"m({self._settings.moh_class})")
+    async def _dial(self, channel: AgiChannel, dial_string: str, ring_timeout: int) -> tuple[str, float, str]:
+        await channel.exec("Dial", dial_string, str(ring_timeout), f"m({self._settings.moh_class})")
         status = (await channel.get_variable("DIALSTATUS")) or "UNKNOWN"
         answered = 0.0
+        peer = ""
         if status == "ANSWER":
             with contextlib.suppress(ValueError, TypeError):
                 answered = float(await channel.get_variable("ANSWEREDTIME") or 0)
-        return status, answered
+            if "&" in dial_string:
+                peer = (await channel.get_variable("DIALEDPEERNUMBER")) or ""
+        return status, answered, peer
 
     async def connected(self, call_id: str) -> None:
         """The PBX reports the agent answered (from the AMI call tracker)."""
@@ -253,17 +267,21 @@ class InboundCallFlow:
         # Without AMI we learn of the answer only when Dial returns: date it back.
         call.connected_at = now - fallback_talk if fallback_talk else now
         assert call.agent_login is not None and call.queue is not None
-        await self._acd.call_connected(call.call_id)
+        await self._acd.call_connected(call.call_id, call.agent_login)
         await self._sink.publish(
             CallConnected(call_id=call.call_id, agent_login=call.agent_login, queue=call.queue)
         )
-        await self._write(InteractionRecord(call_id=call.call_id, answered_at=_utc(call.connected_at)))
+        self._write_later(call, InteractionRecord(call_id=call.call_id, answered_at=_utc(call.connected_at)))
 
     async def _finish(self, call: _LiveCall, outcome: str) -> None:
         ended = time.time()
         if call.connected_at is not None:
             with contextlib.suppress(Exception):
                 await self._acd.call_ended(call.call_id)
+        if call.writes is not None:
+            # The final record lands after every earlier one (they merge by call id).
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(call.writes)
         await self._write(
             InteractionRecord(
                 call_id=call.call_id,
@@ -278,6 +296,16 @@ class InboundCallFlow:
         )
         log.info("call.ended", extra={"call_id": call.call_id, "outcome": outcome})
 
+    def _write_later(self, call: _LiveCall, record: InteractionRecord) -> None:
+        previous = call.writes
+
+        async def write() -> None:
+            if previous is not None:
+                await previous
+            await self._write(record)
+
+        call.writes = asyncio.create_task(write(), name="history-write")
+
     async def _write(self, record: InteractionRecord) -> None:
         try:
             await self._writer.upsert(record)
@@ -285,3 +313,13 @@ class InboundCallFlow:
             # The database may be briefly unavailable; the call goes on and the
             # final write at the end of the call carries everything again.
             log.exception("call.history_write_failed", extra={"call_id": record.call_id})
+
+
+def _answering_agent(offer: Offer, peer: str) -> str:
+    """Which agent of the offer answered: ``DIALEDPEERNUMBER`` names the device for a ring-all group."""
+    if peer:
+        for login, device in offer.group:
+            _, _, resource = device.partition("/")
+            if peer in (device, resource):
+                return login
+    return offer.agent_login

@@ -160,8 +160,11 @@ class AgentDirectory:
         role: str = "agent",
         queues: list[str] | tuple[str, ...] = (),
         active: bool = True,
+        skills: dict[str, int] | None = None,
     ) -> AgentProfile:
         """Add an agent; ``device`` defaults to ``Local/<extension>@agents``.
+
+        ``skills`` maps a skill name to a proficiency from 1 to 5 (the ACD routes on it).
 
         Raises :class:`AgentExistsError` if the login is taken and
         :class:`ValueError` for a malformed login, extension, role, name,
@@ -181,6 +184,10 @@ class AgentDirectory:
         queue_names = [q.strip() for q in queues]
         if any(not q or len(q) > 64 or "," in q for q in queue_names):
             raise ValueError("queue names must be 1 to 64 characters without commas")
+        skill_levels = dict(skills or {})
+        for skill, level in skill_levels.items():
+            if not skill or len(skill) > 64 or not isinstance(level, int) or not 1 <= level <= 5:
+                raise ValueError(f"skill {skill!r}: proficiency must be a whole number 1 to 5")
         device = device or f"Local/{extension}@agents"
         if len(device) > 128:
             raise ValueError("device must be at most 128 characters")
@@ -194,6 +201,7 @@ class AgentDirectory:
             role=role,
             queues=queue_names,
             active=active,
+            skills=skill_levels,
         )
         try:
             async with self._sessions() as session, session.begin():

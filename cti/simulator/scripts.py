@@ -50,6 +50,7 @@ class SimulatedCall:
         self._finished = asyncio.Event()
         self._reads = 0
         self._hangup_after_answer_armed = False
+        self._next_press: str | None = None
         channel.reader_listeners.append(self._on_reader)
 
     # -- CallObserver -----------------------------------------------------------------
@@ -101,6 +102,20 @@ class SimulatedCall:
         assert self._result is not None
         return self._result
 
+    def press(self, digits: str) -> None:
+        """The customer presses ``digits`` now: during the digit-reading command running, else the next one.
+
+        (A key pressed while no AGI command reads digits would be lost on a
+        real Asterisk too; this waits for the next reader, as a patient caller
+        pressing again would.)
+        """
+        if not set(digits) <= set("0123456789*#ABCD"):
+            raise ValueError(f"not DTMF digits: {digits!r}")
+        if self._channel.reader is not None:
+            self._deliver(self._channel, digits)
+        else:
+            self._next_press = digits
+
     async def hangup(self) -> None:
         """The customer hangs up (a BYE on the trunk: ``HangupRequest``)."""
         if not self._channel.dead:
@@ -118,9 +133,20 @@ class SimulatedCall:
     def _on_reader(self, channel: Channel, reader: DigitReader) -> None:
         index = self._reads
         self._reads += 1
+        if self._next_press is not None:
+            digits, self._next_press = self._next_press, None
+            self._deliver(channel, digits)
+            return
         keys = self._script.keys
         if index < len(keys) and keys[index]:
             self._pbx.spawn(self._press(channel, reader, keys[index]), f"caller-keys-{self.channel}")
+
+    def _deliver(self, channel: Channel, digits: str) -> None:
+        # press(): the key goes to the reader running at this very moment.
+        for digit in digits:
+            if channel.reader is None or channel.dead:
+                return
+            self._pbx.receive_dtmf(channel, digit, KEY_PRESS_MS)
 
     async def _press(self, channel: Channel, reader: DigitReader, digits: str) -> None:
         for digit in digits:

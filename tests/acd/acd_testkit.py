@@ -60,3 +60,9 @@ def make_acd(wrapup: float = 0.0, queues: tuple[str, ...] = ("general",)) -> tup
 async def offered_to(ticket_offer: asyncio.Future[Offer]) -> Offer:
     async with asyncio.timeout(1):
         return await ticket_offer
+
+
+async def standby(acd: Acd, queue: str = "general") -> None:
+    """Log in a paused agent so ``queue`` accepts calls without offering them."""
+    acd.register_agent("standby", "Standby", "PJSIP/standby", [queue])
+    await acd.set_agent_state("standby", "paused", "break")

@@ -14,8 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import phonenumbers
+from callback_desk import CallbackDesk
 
-from acd.callbacks import CallbackDesk
 from crm_core.schemas import CustomerCard, IvrStep
 from cti.fastagi import AgiChannel, AgiHangup, FastAgiServer
 from cti.simulator import CallerScript, PbxSimulator, SimulatedCall, SimulatorConfig

@@ -95,6 +95,9 @@ async def test_verified_caller_reaches_the_priority_queue_and_no_secret_leaks(
     settings = _settings(db_url, tmp_path)
     async with EmbeddedStack(settings, speed=SPEED, bus=bus) as stack:
         assert stack.simulator is not None and stack.service is not None
+        # Someone is logged in (so the queue takes the call) but paused (so the caller waits).
+        stack.service.acd.register_agent("standby", "Standby", "PJSIP/9999", ["priority", "general"])
+        await stack.service.acd.set_agent_state("standby", "paused", "break")
         keys = ["2", "1", f"{ACCOUNT}#", PIN, "1", "0"]
         call = await stack.simulator.place_call(CallerScript("+8613900139000", keys=keys))
         seen = []

@@ -1,8 +1,7 @@
-"""Callback requests the IVR hands to the ACD, waiting to be dialled.
+"""A recording stand-in for the ACD's callback engine, for IVR tests.
 
-The request itself is already stored by the CRM (``SelfService.request_callback``
-writes it with the customer's follow-up history); this desk is the ACD's
-in-memory worklist of them, in the order their windows open.
+The service hands IVR callbacks to :class:`bankcti.callbacks.CallbackEngine`;
+these tests only need to see what the IVR handed over, in window order.
 """
 
 from __future__ import annotations

@@ -1,0 +1,175 @@
+"""Wiring of the ACD into one service: queues, agents, persisted states, recording, reconciliation.
+
+* Queues come from the queue settings file (``acd_queue_file``), overridden
+  or completed by the ``acd_queues`` table; a queue the IVR menus name but no
+  file defines gets the defaults of the ``[acd]`` settings.
+* Agents come from the CRM with their skills and team; their last states are
+  restored from ``agent_states``.
+* :class:`RecordingSink` publishes the ACD's events on the bus and records
+  them (``queue_events``, ``agent_events``, ``agent_states``).
+* :func:`busy_devices` reads the PBX's channel list for
+  :meth:`acd.Acd.reconcile` after a restart or an AMI reconnection.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from acd import Acd, QueueConfig, QueueConfigError, SavedAgentState
+from acd.config import QueueFile, check_references, queue_from_mapping
+from acd.events import AgentStateChanged, BusEvent, EventSink, QueueTransition
+from acd.priority import PriorityWeights
+from crm_core.acd_store import AcdRecorder, AgentEventRecord, QueueEventRecord, RoutingAgent, StoredAgentState
+from cti.ami.message import AmiMessage
+from ivr import MenuSet
+
+__all__ = [
+    "RecordingSink",
+    "build_queues",
+    "busy_devices",
+    "make_is_open",
+    "register_agents",
+    "restore_states",
+]
+
+log = logging.getLogger(__name__)
+
+
+class RecordingSink:
+    """The ACD's :class:`~acd.events.EventSink`: records queue and agent events, then publishes them."""
+
+    def __init__(self, bus: EventSink, recorder: AcdRecorder) -> None:
+        self._bus = bus
+        self._recorder = recorder
+
+    async def publish(self, event: BusEvent) -> None:
+        if isinstance(event, QueueTransition):
+            self._recorder.add(
+                QueueEventRecord(
+                    at=event.at,
+                    call_id=event.call_id,
+                    event=event.event,
+                    queue=event.queue,
+                    agent_login=event.agent_login,
+                    customer_id=event.customer_id,
+                    data=event.data,
+                )
+            )
+        elif isinstance(event, AgentStateChanged):
+            self._recorder.add(
+                AgentEventRecord(
+                    at=event.at,
+                    agent_login=event.agent_login,
+                    state=event.state,
+                    reason=event.reason,
+                    call_id=event.call_id,
+                    last_available_at=event.last_available_at,
+                    calls_handled=event.calls_handled,
+                )
+            )
+        await self._bus.publish(event)
+
+
+def build_queues(
+    loaded: QueueFile,
+    db_rows: Mapping[str, Mapping[str, Any]],
+    menu_queues: Iterable[str],
+    defaults: Mapping[str, Any],
+) -> tuple[list[QueueConfig], PriorityWeights]:
+    """Every queue the service runs, and the priority weights.
+
+    ``defaults`` (ring_timeout, wrapup_seconds, max_wait_seconds) complete
+    queues defined nowhere but named by a menu.  Raises
+    :class:`~acd.QueueConfigError` naming the queue and setting at fault.
+    """
+    by_name: dict[str, QueueConfig] = {queue.name: queue for queue in loaded.queues}
+    for name, row in db_rows.items():
+        # A database row replaces the file's definition of the same queue.
+        base = {**defaults, **row}
+        try:
+            by_name[name] = queue_from_mapping(name, base)
+        except QueueConfigError as exc:
+            raise QueueConfigError(f"database table acd_queues: {exc}") from None
+    for name in menu_queues:
+        if name not in by_name:
+            by_name[name] = queue_from_mapping(name, dict(defaults))
+    queues = list(by_name.values())
+    check_references(queues)
+    return queues, loaded.weights
+
+
+def make_is_open(menus: Callable[[], MenuSet], ignore: bool) -> Callable[[QueueConfig, float], bool]:
+    """A test of a queue's ``open_hours`` against the IVR calendars (always open with ``ignore``)."""
+
+    def is_open(queue: QueueConfig, now: float) -> bool:
+        if ignore or queue.open_hours is None:
+            return True
+        for menu in menus():
+            calendar = menu.calendars.get(queue.open_hours)
+            if calendar is not None:
+                return calendar.is_open(now)
+        log.warning("acd.unknown_calendar", extra={"queue": queue.name, "calendar": queue.open_hours})
+        return True
+
+    return is_open
+
+
+def register_agents(acd: Acd, agents: Iterable[RoutingAgent]) -> int:
+    """Register every agent who takes calls (role agent, or anyone serving a queue)."""
+    count = 0
+    for agent in agents:
+        if agent.role == "agent" or agent.queues:
+            acd.register_agent(
+                agent.login,
+                agent.name,
+                agent.device,
+                set(agent.queues),
+                skills=agent.skills,
+                teams=[agent.team] if agent.team else [],
+            )
+            count += 1
+    return count
+
+
+def restore_states(acd: Acd, stored: Iterable[StoredAgentState]) -> list[str]:
+    """Put agents back in their persisted states (see :meth:`acd.Acd.restore`)."""
+    today = datetime.now(UTC).date()
+    return acd.restore(
+        (
+            SavedAgentState(
+                login=row.login,
+                state=row.state,
+                reason=row.reason,
+                since=row.since,
+                call_id=row.call_id,
+                last_available_at=row.last_available_at,
+                calls_handled=row.calls_handled,
+                handled_on=row.handled_on,
+            )
+            for row in stored
+        ),
+        today,
+    )
+
+
+_CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]{8}(;\d)?$")
+
+
+def device_of(channel: str) -> str:
+    """The dialled device of a channel name: ``PJSIP/1001-0000002a`` → ``PJSIP/1001``."""
+    return _CHANNEL_SUFFIX.sub("", channel)
+
+
+def busy_devices(channels: Iterable[AmiMessage]) -> dict[str, str]:
+    """Device → Linkedid of every channel in a ``CoreShowChannels`` answer."""
+    busy: dict[str, str] = {}
+    for message in channels:
+        channel = message.get("Channel") or ""
+        linkedid = message.get("Linkedid") or message.get("Uniqueid") or ""
+        if channel and linkedid:
+            busy.setdefault(device_of(channel), linkedid)
+    return busy
