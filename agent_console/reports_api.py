@@ -1,0 +1,307 @@
+"""Contact-center reports under ``/api/reports``: KPIs, today's intervals, staffing forecast, queue_log.
+
+Who sees what:
+
+* admins — everything;
+* supervisors — queue and centre-wide figures, the staffing forecast and
+  the queue_log export (agent state lines only for their teams' agents), and
+  agent / team rows of their teams' agents only;
+* agents — their own agent row, nothing else (403).
+
+Every report is JSON by default and CSV with ``?format=csv``; the queue_log
+export is a ``text/plain`` download.  Bad dates, zones or ranges are a 422
+naming the parameter.  Mounted by :func:`agent_console.app.create_app` when
+the CRM is (the statistics read its database).
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the route signatures.
+
+import logging
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel
+
+from acd.staffing import StaffingForecast, forecast_queue
+from acd.staffing import StaffingInterval as StaffingIntervalFigures
+from agent_console.crm.deps import CurrentActor
+from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
+from crm_core.actor import Actor
+from crm_core.cc_stats import ContactCenterStats
+from crm_core.cc_stats_csv import report_csv, rows_csv, series_csv
+from crm_core.cc_stats_intervals import Granularity, check_day, parse_zone
+from crm_core.cc_stats_schemas import GroupBy, IntervalSeries, StatsReport
+from crm_core.coltypes import utcnow
+from crm_core.errors import AccessDenied, InvalidInput
+
+__all__ = ["StaffingInterval", "StaffingReport", "reports_router"]
+
+log = logging.getLogger(__name__)
+
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "text/csv": {}}, "description": "JSON, or CSV with format=csv"}
+}
+_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {}}, "description": "Asterisk queue_log lines, one per event"}
+}
+_MAX_QUEUES = 50
+
+Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
+Zone = Annotated[
+    str, Query(min_length=1, max_length=64, description="IANA time zone of the days and intervals")
+]
+Queues = Annotated[
+    list[str] | None,
+    Query(alias="queue", max_length=_MAX_QUEUES, description="Only these queues (repeatable)"),
+]
+From = Annotated[date, Query(alias="from", description="First local day, YYYY-MM-DD")]
+To = Annotated[date | None, Query(alias="to", description="Last local day (default: from)")]
+
+
+class StaffingInterval(BaseModel):
+    """Agents needed in one interval and what they would reach (Erlang C)."""
+
+    start: datetime
+    offered: float
+    traffic_erlangs: float
+    agents: int
+    p_wait: float
+    service_level: float
+    asa_seconds: float
+    occupancy: float
+
+
+class StaffingQueue(BaseModel):
+    """One queue's forecast; ``aht_observed`` false means the default AHT was used."""
+
+    queue: str
+    aht_seconds: float
+    aht_observed: bool
+    peak_agents: int
+    intervals: list[StaffingInterval]
+
+
+class StaffingReport(BaseModel):
+    """The forecast for ``day`` from the ``weeks`` same weekdays before it, per queue."""
+
+    day: date
+    weeks: int
+    interval_minutes: int
+    target_seconds: float
+    target_level: float
+    tz: str
+    queues: list[StaffingQueue]
+
+
+def _stats(request: Request) -> ContactCenterStats:
+    stats: ContactCenterStats | None = getattr(request.app.state, "cc_stats", None)
+    if stats is None:
+        crm = getattr(request.app.state, "crm", None)
+        sessions = getattr(crm, "sessions", None)
+        if sessions is None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "reports need the CRM database")
+        stats = request.app.state.cc_stats = ContactCenterStats(sessions)
+    return stats
+
+
+Stats = Annotated[ContactCenterStats, Depends(_stats)]
+
+
+def _require_supervisor(actor: Actor, what: str) -> None:
+    if not (actor.is_admin or actor.is_supervisor):
+        raise AccessDenied(f"only supervisors and admins may see {what}")
+
+
+async def _agent_scope(actor: Actor, stats: ContactCenterStats) -> list[str] | None:
+    """The agents whose rows ``actor`` may see (``None``: all)."""
+    if actor.is_admin:
+        return None
+    if actor.is_supervisor:
+        return await stats.logins_in_teams(actor.team_ids)
+    return [actor.login]
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _queues(queues: list[str] | None) -> list[str] | None:
+    if queues is None:
+        return None
+    cleaned = [q.strip() for q in queues if q.strip()]
+    for name in cleaned:
+        if len(name) > 64:
+            raise InvalidInput("queue", "a queue name has at most 64 characters")
+    return cleaned or None
+
+
+def reports_router() -> APIRouter:
+    """Every ``/api/reports/...`` route."""
+    router = APIRouter(
+        prefix="/api/reports", tags=["reports"], route_class=CleanInputRoute, responses=ERROR_RESPONSES
+    )
+
+    @router.get(
+        "/contact-center",
+        response_model=StatsReport,
+        responses=_CSV,
+        summary="Contact-center KPIs per queue, agent, team or the whole centre, per interval",
+    )
+    async def contact_center(
+        actor: CurrentActor,
+        stats: Stats,
+        first: From,
+        last: To = None,
+        group_by: Annotated[GroupBy, Query(description="queue, agent, team or all")] = GroupBy.QUEUE,
+        interval: Annotated[Granularity, Query(description="15min, hour, day or total")] = Granularity.TOTAL,
+        tz: Zone = "UTC",
+        queues: Queues = None,
+        format: Format = "json",
+    ) -> Any:
+        if group_by in {GroupBy.QUEUE, GroupBy.ALL}:
+            _require_supervisor(actor, "queue figures")
+        elif group_by is GroupBy.TEAM and not (actor.is_admin or actor.is_supervisor):
+            raise AccessDenied("agents see only their own figures (group_by=agent)")
+        agents = await _agent_scope(actor, stats)
+        report = await stats.report(
+            group_by,
+            first,
+            last or first,
+            granularity=interval,
+            tz=tz,
+            queues=_queues(queues),
+            agents=agents,
+        )
+        if format == "csv":
+            return _csv(report_csv(report), f"contact-center-{group_by.value}-{first}-{last or first}")
+        return report
+
+    @router.get(
+        "/intervals",
+        response_model=IntervalSeries,
+        responses=_CSV,
+        summary="A day per 15 minutes per queue: offered, answered, abandoned, service level",
+    )
+    async def intervals(
+        actor: CurrentActor,
+        stats: Stats,
+        day: Annotated[date | None, Query(description="Local day (default: today in tz)")] = None,
+        tz: Zone = "UTC",
+        queues: Queues = None,
+        format: Format = "json",
+    ) -> Any:
+        _require_supervisor(actor, "queue figures")
+        zone = parse_zone(tz)
+        chosen = check_day(day, "day") if day is not None else utcnow().astimezone(zone).date()
+        series = await stats.intervals(chosen, _queues(queues), tz)
+        if format == "csv":
+            return _csv(series_csv(series), f"intervals-{chosen}")
+        return series
+
+    @router.get(
+        "/staffing",
+        response_model=StaffingReport,
+        responses=_CSV,
+        summary="Erlang C agents needed per interval, from the last weeks' arrivals and AHT",
+    )
+    async def staffing(
+        actor: CurrentActor,
+        stats: Stats,
+        day: Annotated[date, Query(description="The local day to staff")],
+        weeks: Annotated[int, Query(ge=1, le=12, description="Same weekdays to average")] = 4,
+        interval_minutes: Annotated[int, Query(ge=15, le=60, description="15, 30 or 60")] = 30,
+        target_seconds: Annotated[float, Query(ge=0, le=3600)] = 20,
+        target_level: Annotated[float, Query(gt=0, le=1)] = 0.8,
+        default_aht: Annotated[float, Query(gt=0, le=7200, description="AHT when nothing was handled")] = 180,
+        tz: Zone = "UTC",
+        queues: Queues = None,
+        format: Format = "json",
+    ) -> Any:
+        _require_supervisor(actor, "the staffing forecast")
+        parse_zone(tz)
+        names = _queues(queues) or await stats.queue_names()
+        forecasts: list[StaffingForecast] = [
+            await forecast_queue(
+                stats,
+                name,
+                day,
+                weeks=weeks,
+                interval_minutes=interval_minutes,
+                tz=tz,
+                target_seconds=target_seconds,
+                target_level=target_level,
+                default_aht=default_aht,
+            )
+            for name in names
+        ]
+        report = StaffingReport(
+            day=day,
+            weeks=weeks,
+            interval_minutes=interval_minutes,
+            target_seconds=target_seconds,
+            target_level=target_level,
+            tz=tz,
+            queues=[
+                StaffingQueue(
+                    queue=f.queue,
+                    aht_seconds=round(f.aht_seconds, 2),
+                    aht_observed=f.aht_observed,
+                    peak_agents=f.peak_agents,
+                    intervals=[_interval(i) for i in f.intervals],
+                )
+                for f in forecasts
+            ],
+        )
+        if format == "csv":
+            columns = ("queue", "aht_seconds", *StaffingInterval.model_fields)
+            rows = (
+                {"queue": q.queue, "aht_seconds": q.aht_seconds, **i.model_dump()}
+                for q in report.queues
+                for i in q.intervals
+            )
+            return _csv(rows_csv(columns, rows), f"staffing-{day}")
+        return report
+
+    @router.get(
+        "/queue-log",
+        response_class=Response,
+        responses=_TEXT,
+        summary="Our calls and agent states as Asterisk queue_log lines (QueueMetrics, Asternic)",
+    )
+    async def queue_log(
+        actor: CurrentActor,
+        stats: Stats,
+        first: From,
+        last: To = None,
+        tz: Zone = "UTC",
+        queues: Queues = None,
+    ) -> Response:
+        _require_supervisor(actor, "the queue_log export")
+        agents = await _agent_scope(actor, stats)
+        lines = await stats.queue_log(first, last or first, tz=tz, queues=_queues(queues), agents=agents)
+        log.info("reports.queue_log_exported", extra={"login": actor.login, "lines": len(lines)})
+        return Response(
+            "".join(f"{line}\n" for line in lines),
+            media_type="text/plain; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="queue_log-{first}-{last or first}"'},
+        )
+
+    return router
+
+
+def _interval(interval: StaffingIntervalFigures) -> StaffingInterval:
+    return StaffingInterval(
+        start=interval.start,
+        offered=round(interval.offered, 2),
+        traffic_erlangs=round(interval.traffic_erlangs, 4),
+        agents=interval.agents,
+        p_wait=round(interval.p_wait, 4),
+        service_level=round(interval.service_level, 4),
+        asa_seconds=round(interval.asa_seconds, 2),
+        occupancy=round(interval.occupancy, 4),
+    )

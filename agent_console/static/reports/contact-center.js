@@ -1,0 +1,329 @@
+// Contact-center report tab: KPIs per queue / agent / team / whole centre per interval, today's
+// 15-minute chart per queue, the Erlang C staffing forecast, CSV and queue_log downloads.
+//
+//   export async function render(root, ctx)
+//   ctx = {api: async (path, opts) => json, lang, t: (en, zh) => string, csv: (path) => url}
+//
+// Figures come from /api/reports/* (definitions: crm_core/cc_stats_metrics.py); every value is
+// put into the DOM as text. Charts are inline SVG from ../charts.js (createElementNS).
+import { barChart, lineChart, stackedBars, targetLine } from "../charts.js";
+import { el } from "../dom.js";
+
+const BASE = "/api/reports";
+
+function pad(n) {
+  return String(n).padStart(2, "0");
+}
+
+function isoDay(date) {
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+function localZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+function query(params) {
+  const parts = [];
+  for (const [key, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === "") continue;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(item)}`);
+    }
+  }
+  return parts.length ? `?${parts.join("&")}` : "";
+}
+
+const pct = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`);
+const secs = (v) => (v === null || v === undefined ? "–" : `${Math.round(v)} s`);
+const num = (v) => (v === null || v === undefined ? "–" : String(v));
+
+/** "09:15" (intervals) or the day, from an ISO local timestamp as the server sends it. */
+function slotLabel(iso, interval) {
+  if (!iso) return "";
+  const text = String(iso);
+  if (interval === "day") return text.slice(0, 10);
+  const time = text.slice(11, 16);
+  return interval === "hour" || interval === "15min" ? time : text.slice(0, 16).replace("T", " ");
+}
+
+function table(columns, rows, t) {
+  const head = el("tr", {}, ...columns.map((c) => el("th", { scope: "col", text: t(c.en, c.zh) })));
+  const body = rows.map((row) => el("tr", {}, ...columns.map((c) => el("td", { text: c.value(row) }))));
+  return el(
+    "table",
+    { class: "report-table" },
+    el("thead", {}, head),
+    el("tbody", {}, ...(body.length ? body : [el("tr", {}, el("td", { colspan: columns.length, text: t("No data", "无数据") }))])),
+  );
+}
+
+function kpiColumns(interval) {
+  const cols = [{ en: "Key", zh: "对象", value: (r) => r.group }];
+  if (interval !== "total") cols.push({ en: "Interval", zh: "时段", value: (r) => slotLabel(r.interval_start, interval) });
+  return cols.concat([
+    { en: "Offered", zh: "呼入", value: (r) => num(r.offered) },
+    { en: "Answered", zh: "接通", value: (r) => num(r.answered) },
+    { en: "Abandoned", zh: "放弃", value: (r) => num(r.abandoned) },
+    { en: "Short abandons", zh: "短时放弃", value: (r) => num(r.short_abandoned) },
+    { en: "Service level", zh: "服务水平", value: (r) => pct(r.service_level) },
+    { en: "Abandon rate", zh: "放弃率", value: (r) => pct(r.abandon_rate) },
+    { en: "ASA", zh: "平均应答速度", value: (r) => secs(r.asa_seconds) },
+    { en: "AHT", zh: "平均处理时长", value: (r) => secs(r.aht_seconds) },
+    { en: "Occupancy", zh: "占用率", value: (r) => pct(r.occupancy) },
+    { en: "Longest wait", zh: "最长等待", value: (r) => secs(r.longest_wait_seconds) },
+    { en: "Callbacks req./done", zh: "回呼 请求/完成", value: (r) => `${r.callbacks_requested} / ${r.callbacks_completed}` },
+    { en: "Transfers", zh: "转接", value: (r) => num(r.transfers) },
+    { en: "FCR", zh: "首次解决率", value: (r) => pct(r.fcr_rate) },
+  ]);
+}
+
+/** Per-interval sums over every row: offered, answered, abandoned and the service level. */
+function perInterval(rows, interval) {
+  const slots = new Map();
+  for (const r of rows) {
+    const key = slotLabel(r.interval_start, interval);
+    const s = slots.get(key) || { offered: 0, answered: 0, abandoned: 0, within: 0, after: 0 };
+    s.offered += r.offered;
+    s.answered += r.answered;
+    s.abandoned += r.abandoned;
+    s.within += r.answered_within_threshold;
+    s.after += r.abandoned_after_threshold;
+    slots.set(key, s);
+  }
+  const labels = [...slots.keys()].sort();
+  const get = (f) => labels.map((k) => f(slots.get(k)));
+  return {
+    labels,
+    answered: get((s) => s.answered),
+    abandoned: get((s) => s.abandoned),
+    offered: get((s) => s.offered),
+    level: get((s) => (s.answered + s.after > 0 ? s.within / (s.answered + s.after) : null)),
+  };
+}
+
+function intervalCharts(labels, figures, t) {
+  const bars = stackedBars(
+    labels,
+    [
+      { name: t("Answered", "接通"), values: figures.answered, color: "#16a34a" },
+      { name: t("Abandoned", "放弃"), values: figures.abandoned, color: "#dc2626" },
+    ],
+    { title: t("Calls per interval", "各时段呼叫量"), height: 200 },
+  );
+  const line = lineChart([{ name: t("Service level", "服务水平"), values: figures.level }], {
+    labels,
+    yMax: 1,
+    yFormat: (v) => `${Math.round(v * 100)}%`,
+    title: t("Service level per interval", "各时段服务水平"),
+    height: 160,
+  });
+  if (line.querySelector(".chart-line")) targetLine(line, 0.8, { yMax: 1 });
+  return el("div", { class: "report-charts" }, bars, line);
+}
+
+function link(href, text) {
+  return el("a", { href, class: "report-download", download: "" }, text);
+}
+
+export async function render(root, ctx) {
+  const t = ctx.t;
+  const today = isoDay(new Date());
+  const tomorrow = isoDay(new Date(Date.now() + 86400000));
+  const status = el("p", { class: "report-status", role: "status" });
+  const say = (text, isError) => {
+    status.textContent = text || "";
+    status.classList.toggle("error", Boolean(isError));
+  };
+
+  // Filters of the KPI report.
+  const from = el("input", { type: "date", value: today, "aria-label": t("From", "开始日期") });
+  const to = el("input", { type: "date", value: today, "aria-label": t("To", "结束日期") });
+  const groupBy = el(
+    "select",
+    { "aria-label": t("Group by", "分组") },
+    ...[
+      ["queue", "Queue", "队列"],
+      ["agent", "Agent", "坐席"],
+      ["team", "Team", "班组"],
+      ["all", "Whole centre", "全中心"],
+    ].map(([v, en, zh]) => el("option", { value: v, text: t(en, zh) })),
+  );
+  const interval = el(
+    "select",
+    { "aria-label": t("Interval", "时段") },
+    ...[
+      ["total", "Whole range", "整个区间"],
+      ["day", "Day", "按天"],
+      ["hour", "Hour", "按小时"],
+      ["15min", "15 minutes", "15分钟"],
+    ].map(([v, en, zh]) => el("option", { value: v, text: t(en, zh) })),
+  );
+  const tz = el("input", { type: "text", value: localZone(), size: 16, "aria-label": t("Time zone", "时区") });
+  const queues = el("input", { type: "text", placeholder: t("all queues", "全部队列"), size: 18, "aria-label": t("Queues (comma-separated)", "队列（逗号分隔）") });
+  const show = el("button", { type: "submit", text: t("Show", "查询") });
+  const kpiOut = el("div", { class: "report-output" });
+  const downloads = el("p", { class: "report-downloads" });
+
+  const queueList = () =>
+    queues.value
+      .split(",")
+      .map((q) => q.trim())
+      .filter(Boolean);
+  const kpiPath = () =>
+    `${BASE}/contact-center${query({ from: from.value, to: to.value, group_by: groupBy.value, interval: interval.value, tz: tz.value.trim(), queue: queueList() })}`;
+
+  async function loadKpis() {
+    say(t("Loading…", "加载中…"));
+    kpiOut.replaceChildren();
+    const path = kpiPath();
+    downloads.replaceChildren(
+      link(ctx.csv(path), t("CSV of this report", "导出本报表 CSV")),
+      " · ",
+      link(`${BASE}/queue-log${query({ from: from.value, to: to.value, tz: tz.value.trim(), queue: queueList() })}`, t("queue_log (QueueMetrics / Asternic)", "queue_log 文件（QueueMetrics / Asternic）")),
+    );
+    try {
+      const report = await ctx.api(path);
+      const rows = report.rows || [];
+      if (interval.value !== "total" && rows.length) {
+        const figures = perInterval(rows, interval.value);
+        kpiOut.append(intervalCharts(figures.labels, figures, t));
+      } else if (rows.length) {
+        kpiOut.append(
+          barChart(
+            rows.map((r) => ({ label: r.group, value: r.service_level, title: `${r.group}: ${pct(r.service_level)}` })),
+            { yMax: 1, yFormat: (v) => `${Math.round(v * 100)}%`, title: t("Service level", "服务水平"), height: 180 },
+          ),
+        );
+      }
+      kpiOut.append(table(kpiColumns(interval.value), rows, t));
+      say("");
+    } catch (error) {
+      say(error.message || String(error), true);
+    }
+  }
+
+  // Today per 15 minutes per queue (what the wallboard draws too).
+  const todayOut = el("div", { class: "report-output" });
+  async function loadToday() {
+    const path = `${BASE}/intervals${query({ day: today, tz: tz.value.trim() })}`;
+    todayOut.replaceChildren(link(ctx.csv(path), t("CSV", "导出 CSV")));
+    try {
+      const series = await ctx.api(path);
+      const names = Object.keys(series.queues || {});
+      if (!names.length) todayOut.append(el("p", { text: t("No calls today yet.", "今天还没有呼叫。") }));
+      for (const name of names) {
+        const points = series.queues[name];
+        const labels = points.map((p) => slotLabel(p.start, "15min"));
+        const figures = {
+          answered: points.map((p) => p.answered),
+          abandoned: points.map((p) => p.abandoned),
+          level: points.map((p) => p.service_level),
+        };
+        todayOut.append(el("h4", { text: name }), intervalCharts(labels, figures, t));
+      }
+    } catch (error) {
+      todayOut.append(el("p", { class: "error", text: error.message || String(error) }));
+    }
+  }
+
+  // Erlang C staffing forecast.
+  const staffDay = el("input", { type: "date", value: tomorrow, "aria-label": t("Day to staff", "排班日期") });
+  const weeks = el("input", { type: "number", min: 1, max: 12, value: 4, "aria-label": t("Weeks of history", "历史周数") });
+  const slot = el("select", { "aria-label": t("Interval minutes", "时段分钟") }, ...[30, 15, 60].map((m) => el("option", { value: m, text: `${m} min` })));
+  const target = el("input", { type: "number", min: 0, max: 3600, value: 20, "aria-label": t("Answer within (s)", "应答时限（秒）") });
+  const level = el("input", { type: "number", min: 1, max: 100, value: 80, "aria-label": t("Service level target (%)", "服务水平目标（%）") });
+  const staffOut = el("div", { class: "report-output" });
+  async function loadStaffing() {
+    const path = `${BASE}/staffing${query({
+      day: staffDay.value,
+      weeks: weeks.value,
+      interval_minutes: slot.value,
+      target_seconds: target.value,
+      target_level: Number(level.value) / 100,
+      tz: tz.value.trim(),
+      queue: queueList(),
+    })}`;
+    staffOut.replaceChildren(link(ctx.csv(path), t("CSV", "导出 CSV")));
+    try {
+      const plan = await ctx.api(path);
+      for (const q of plan.queues || []) {
+        const aht = `${Math.round(q.aht_seconds)} s ${q.aht_observed ? "" : t("(default)", "（默认）")}`;
+        staffOut.append(
+          el("h4", { text: `${q.queue} · AHT ${aht} · ${t("peak", "峰值")} ${q.peak_agents}` }),
+          barChart(
+            q.intervals.map((i) => ({ label: slotLabel(i.start, "15min"), value: i.agents })),
+            { title: t("Agents needed", "所需坐席"), height: 160, color: "#7c3aed" },
+          ),
+          table(
+            [
+              { en: "Interval", zh: "时段", value: (i) => slotLabel(i.start, "15min") },
+              { en: "Calls", zh: "呼叫量", value: (i) => String(i.offered) },
+              { en: "Erlangs", zh: "话务量(Erl)", value: (i) => i.traffic_erlangs.toFixed(2) },
+              { en: "Agents", zh: "坐席数", value: (i) => String(i.agents) },
+              { en: "Service level", zh: "服务水平", value: (i) => pct(i.service_level) },
+              { en: "ASA", zh: "平均应答速度", value: (i) => `${i.asa_seconds.toFixed(1)} s` },
+              { en: "Occupancy", zh: "占用率", value: (i) => pct(i.occupancy) },
+            ],
+            q.intervals,
+            t,
+          ),
+        );
+      }
+    } catch (error) {
+      staffOut.append(el("p", { class: "error", text: error.message || String(error) }));
+    }
+  }
+
+  const kpiForm = el(
+    "form",
+    {
+      class: "report-filters",
+      onsubmit: (event) => {
+        event.preventDefault();
+        loadKpis();
+      },
+    },
+    el("label", {}, t("From", "从"), " ", from),
+    el("label", {}, t("To", "到"), " ", to),
+    el("label", {}, t("Group by", "分组"), " ", groupBy),
+    el("label", {}, t("Interval", "时段"), " ", interval),
+    el("label", {}, t("Time zone", "时区"), " ", tz),
+    el("label", {}, t("Queues", "队列"), " ", queues),
+    show,
+  );
+  const staffForm = el(
+    "form",
+    {
+      class: "report-filters",
+      onsubmit: (event) => {
+        event.preventDefault();
+        loadStaffing();
+      },
+    },
+    el("label", {}, t("Day", "日期"), " ", staffDay),
+    el("label", {}, t("Weeks", "周数"), " ", weeks),
+    el("label", {}, t("Interval", "时段"), " ", slot),
+    el("label", {}, t("Within (s)", "时限(秒)"), " ", target),
+    el("label", {}, t("Target %", "目标%"), " ", level),
+    el("button", { type: "submit", text: t("Forecast", "预测") }),
+  );
+
+  root.replaceChildren(
+    el("section", { class: "report-section" }, el("h3", { text: t("Contact-center KPIs", "呼叫中心指标") }), kpiForm, status, downloads, kpiOut),
+    el("section", { class: "report-section" }, el("h3", { text: t("Today per 15 minutes", "今日每15分钟") }), todayOut),
+    el(
+      "section",
+      { class: "report-section" },
+      el("h3", { text: t("Staffing forecast (Erlang C)", "人员需求预测（Erlang C）") }),
+      el("p", { class: "report-note", text: t("Agents on the phone needed per interval, from the same weekdays of the last weeks; shrinkage not included.", "按最近几周同一工作日的来电量与平均处理时长计算每个时段所需在线坐席数（未含缩减率）。") }),
+      staffForm,
+      staffOut,
+    ),
+  );
+  await Promise.all([loadKpis(), loadToday(), loadStaffing()]);
+}

@@ -1,0 +1,72 @@
+"""The morning of cc_stats_kit as Asterisk queue_log lines, field by field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from cc_stats_kit import D, at, seed_morning
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_core.cc_stats_intervals import ReportRange, parse_zone
+from crm_core.cc_stats_queue_log import QueueLogLine, queue_log_lines
+from crm_core.models import Interaction
+
+
+def e(hh: int, mm: int, ss: int = 0) -> int:
+    return int(at(hh, mm, ss).timestamp())
+
+
+@pytest.fixture
+async def lines(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    await seed_morning(sessions)
+    async with sessions() as session, session.begin():
+        session.add(Interaction(call_id="c1", caller_e164="+8613800138000", queue="retail"))
+    report = ReportRange.of_days(D.date(), D.date(), parse_zone("UTC"))
+    async with sessions() as session:
+        return [line.text() for line in await queue_log_lines(session, report)]
+
+
+async def test_call_lines(lines: list[str]) -> None:
+    expected = [
+        f"{e(9, 0)}|c1|retail|NONE|ENTERQUEUE||+8613800138000",
+        f"{e(9, 0, 10)}|c1|retail|Agent/alice|CONNECT|10|c1|5",
+        f"{e(9, 3, 30)}|c1|retail|Agent/alice|COMPLETECALLER|10|180|1",
+        f"{e(9, 1, 17)}|c2|retail|Agent/bob|RINGNOANSWER|15000",
+        f"{e(9, 1, 30)}|c2|retail|Agent/carol|CONNECT|30|c2|3",
+        f"{e(9, 3, 29)}|c2|retail|Agent/carol|TRANSFER|vip|bankcti|30|119|1",
+        f"{e(9, 3, 30)}|c2|retail|Agent/carol|COMPLETEAGENT|30|120|1",
+        f"{e(9, 2, 3)}|c3|retail|NONE|ABANDON|1|2|3",
+        f"{e(9, 7, 50)}|c6|retail|NONE|EXITWITHKEY|1|1|1|50",
+        f"{e(9, 21)}|c7|retail|NONE|EXITWITHTIMEOUT|1|1|60",
+        f"{e(9, 21)}|c7|vip|NONE|ENTERQUEUE||",
+        f"{e(9, 21, 5)}|c7|vip|Agent/bob|CONNECT|5|c7|2",
+        f"{e(9, 24, 5)}|c7|vip|Agent/bob|COMPLETECALLER|5|180|1",
+        f"{e(9, 30)}|c8|retail|NONE|ENTERQUEUE||",
+    ]
+    for line in expected:
+        assert line in lines, line
+    # Offers, callback attempts and completions have no queue_log event.
+    assert not [
+        line for line in lines if "|c6|" in line and "EXITWITHKEY" not in line and "ENTERQUEUE" not in line
+    ]
+    epochs = [int(line.split("|")[0]) for line in lines]
+    assert epochs == sorted(epochs)
+
+
+async def test_agent_lines(lines: list[str]) -> None:
+    agent_lines = [line for line in lines if "|NONE|NONE|" in line]
+    assert agent_lines == [
+        f"{e(8, 50)}|NONE|NONE|Agent/alice|AGENTLOGIN|PJSIP/alice",
+        f"{e(9, 0)}|NONE|NONE|Agent/carol|AGENTLOGIN|PJSIP/carol",
+        f"{e(9, 5)}|NONE|NONE|Agent/carol|AGENTLOGOFF|PJSIP/carol|300",
+        f"{e(9, 10)}|NONE|NONE|Agent/alice|PAUSE|lunch",
+        f"{e(9, 40)}|NONE|NONE|Agent/alice|AGENTLOGOFF|PJSIP/alice|3000",
+    ]
+
+
+def test_fields_cannot_break_the_format() -> None:
+    line = QueueLogLine(
+        datetime(2026, 1, 1, tzinfo=D.tzinfo), "c|1", "re\ntail", "Agent/x", "PAUSE", ("a|b",)
+    )
+    assert line.text() == "1767225600|c_1|re_tail|Agent/x|PAUSE|a_b"
