@@ -1,124 +1,179 @@
-// The customers panel: my customers (owned and shared), the public pool with
-// "Claim", and today's reminders. Read-only views of the CRM REST API; every
-// string becomes a text node through el().
-import { el, formatWhen } from "./dom.js";
+// The customers panel: my customers (owned and shared, protection status and
+// days until release), the public pool with "Claim", today's reminders, and a
+// search (name, phone in any format, account last 4).  Any customer opens as a
+// record with its phones (click-to-dial) and follow-up history.
+import { el, formatAmount, formatWhen } from "./dom.js";
+import { t } from "./i18n.js";
+import { api, table, tx } from "./state.js";
+import { dial } from "./call.js";
+import { followUpTable } from "./pop.js";
 
-const TABS = [
-  // Owned or locked customers the agent may see: their own and those shared with them.
-  { id: "mine", label: "My customers", queries: ["status=owned", "status=locked"] },
-  { id: "pool", label: "Public pool", queries: ["status=public"] },
-  { id: "reminders", label: "Reminders" },
-];
+const TABS = ["mine", "pool", "reminders", "search"];
 
-function statusBadge(customer, me) {
-  if (customer.status === "public") return el("span", { class: "badge pool" }, "public pool");
-  if (customer.owner_login && customer.owner_login !== me) {
-    return el("span", { class: "badge shared" }, `shared by ${customer.owner_name || customer.owner_login}`);
-  }
-  return el("span", { class: `badge ${customer.status}` }, customer.status);
+function protection(c) {
+  if (c.status === "locked") return tx("span", "prot.locked", null, { class: "badge locked" });
+  if (c.status === "public") return tx("span", "prot.public", null, { class: "badge pool" });
+  return tx("span", "prot.owned", null, { class: "badge owned" });
 }
 
-function customerRows(page, me, onClaim) {
-  const rows = page.items.map((c) =>
-    el(
-      "tr",
-      {},
-      el("td", {}, c.name),
-      el("td", {}, el("span", { class: `tier tier-${c.tier}` }, c.tier)),
-      el("td", {}, c.phone_masked || "—"),
-      el("td", {}, statusBadge(c, me)),
-      el("td", {}, c.deal_status),
-      el("td", {}, c.last_follow_up_at ? formatWhen(c.last_follow_up_at) : "—"),
-      el(
-        "td",
-        {},
-        c.status === "public" && onClaim
-          ? el("button", { type: "button", onclick: () => onClaim(c) }, "Claim")
-          : "",
-      ),
-    ),
-  );
-  const head = ["Name", "Tier", "Phone", "Status", "Deal", "Last follow-up", ""].map((h) => el("th", {}, h));
-  return el(
-    "table",
-    { class: "grid" },
-    el("thead", {}, el("tr", {}, ...head)),
-    el("tbody", {}, ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7 }, "nobody here"))])),
-  );
+function releaseCell(c, warningDays) {
+  if (c.release_on === null || c.release_on === undefined) return el("span", { class: "muted", text: "—" });
+  const key = c.days_until_release <= 0 ? "prot.today" : "prot.days";
+  const soon = c.days_until_release <= warningDays;
+  return tx("span", key, { date: c.release_on, n: c.days_until_release }, { class: soon ? "release soon" : "release" });
 }
 
-function reminderList(title, items, line) {
-  return el(
-    "div",
-    { class: "reminders" },
-    el("h3", {}, `${title} (${items.length})`),
-    el("ul", {}, ...(items.length ? items.map((i) => el("li", {}, line(i))) : [el("li", {}, "nothing")])),
-  );
-}
-
-function reminderView(data) {
-  return el(
-    "div",
-    {},
-    reminderList("To contact today", data.to_contact, (r) =>
-      `${r.customer_name} — ${r.next_contact_on}${r.content ? ` · ${r.content}` : ""}`,
-    ),
-    reminderList("About to be released to the pool", data.to_be_released, (r) =>
-      `${r.customer_name} — released on ${r.release_on} (${r.rule})`,
-    ),
-    reminderList("Contracts expiring", data.contracts_expiring, (r) =>
-      `${r.customer_name} — ${r.number} ends ${r.end_on}`,
-    ),
-  );
-}
-
-/** Mount the panel into `root`; `api(method, path, body)` is the page's API helper. */
-export function mountCustomers(root, api, me, onMessage) {
+/** Mount the panel into `root`; `onMessage(key, vars, isError)` reports to the status line. */
+export function mountCustomers(root, onMessage) {
   let current = "mine";
   const body = el("div", { class: "customers-body" });
-  const buttons = TABS.map((tab) =>
-    el(
-      "button",
-      { type: "button", class: "tab", "data-tab": tab.id, onclick: () => select(tab.id) },
-      tab.label,
-    ),
-  );
-  const refresh = el("button", { type: "button", class: "quiet", onclick: () => select(current) }, "Refresh");
+  const buttons = TABS.map((id) => tx("button", `tab.${id}`, null, { type: "button", class: "tab", "data-tab": id, onclick: () => select(id) }));
+  const refresh = tx("button", "btn.refresh", null, { type: "button", class: "quiet", onclick: () => select(current) });
   root.replaceChildren(el("div", { class: "tabs" }, ...buttons, refresh), body);
+
+  const openButton = (c) => tx("button", "btn.open", null, { type: "button", class: "open-record", onclick: () => openRecord(c.id) });
+  const callButton = (c) => tx("button", "btn.call", null, { type: "button", class: "dial", onclick: () => dial(c.id, null, c.name, onMessage) });
 
   async function claim(customer) {
     try {
       await api("POST", `/api/crm/customers/${customer.id}/claim`);
-      onMessage(`${customer.name} is now yours.`, false);
+      onMessage("msg.claimed", { name: customer.name }, false);
       select("mine");
     } catch (error) {
-      onMessage(`cannot claim ${customer.name}: ${error.message}`, true);
+      onMessage("msg.claimfail", { name: customer.name, error: error.message }, true);
+    }
+  }
+
+  function summaryTable(items, withClaim) {
+    return table(
+      [["col.name"], ["col.tier"], ["pop.phone"], ["col.protection"], ["col.last"], [""]],
+      items.map((c) => [
+        [c.name],
+        [el("span", { class: `tier tier-${c.tier}`, text: c.tier })],
+        [c.phone_masked || "—"],
+        [protection(c)],
+        [c.last_follow_up_at ? formatWhen(c.last_follow_up_at) : "—"],
+        [el("span", { class: "row-actions" }, withClaim ? tx("button", "btn.claim", null, { type: "button", onclick: () => claim(c) }) : openButton(c), withClaim ? "" : callButton(c))],
+      ]),
+      "msg.nobody",
+    );
+  }
+
+  async function mine() {
+    const data = await api("GET", "/api/desk/customers");
+    const rows = data.items.map((c) => [
+      [c.name],
+      [el("span", { class: `tier tier-${c.tier}`, text: c.tier })],
+      [c.phone_masked || "—"],
+      [c.shared ? tx("span", "prot.shared", { owner: c.owner_name || c.owner_login }, { class: "badge shared" }) : protection(c)],
+      [releaseCell(c, data.release_warning_days)],
+      [c.last_follow_up_at ? formatWhen(c.last_follow_up_at) : "—"],
+      [el("span", { class: "row-actions" }, openButton(c), callButton(c))],
+    ]);
+    return [
+      tx("p", "msg.count", { n: data.total }, { class: "count" }),
+      table([["col.name"], ["col.tier"], ["pop.phone"], ["col.protection"], ["col.release"], ["col.last"], [""]], rows, "msg.nobody"),
+    ];
+  }
+
+  function reminderList(key, items, line) {
+    return el(
+      "div",
+      { class: "reminders" },
+      el("h3", null, tx("span", key), ` (${items.length})`),
+      el("ul", null, ...(items.length ? items.map(line) : [tx("li", "msg.nothing")])),
+    );
+  }
+
+  async function reminders() {
+    const data = await api("GET", "/api/crm/reminders/today");
+    return [
+      reminderList("rem.today", data.to_contact, (r) =>
+        tx("li", "rem.contact_line", { name: r.customer_name, date: r.next_contact_on, content: r.content ? ` · ${r.content}` : "" }),
+      ),
+      reminderList("rem.release", data.to_be_released, (r) => tx("li", "rem.release_line", { name: r.customer_name, date: r.release_on })),
+      reminderList("rem.contracts", data.contracts_expiring, (r) =>
+        tx("li", "rem.contract_line", { name: r.customer_name, number: r.number, date: r.end_on }),
+      ),
+    ];
+  }
+
+  function searchView() {
+    const input = el("input", { type: "search", class: "customer-search", "data-i18n-placeholder": "search.placeholder", placeholder: t("search.placeholder"), "aria-label": t("tab.search") });
+    const results = el("div", { class: "search-results" });
+    const form = el("form", { class: "inline-form" }, input, tx("button", "btn.search", null, { type: "submit", class: "primary" }));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!input.value.trim()) return;
+      results.replaceChildren(tx("p", "msg.loading", null, { class: "muted" }));
+      try {
+        const page = await api("GET", `/api/crm/customers?q=${encodeURIComponent(input.value.trim())}&page_size=50`);
+        results.replaceChildren(page.items.length ? summaryTable(page.items, false) : tx("p", "search.none", null, { class: "muted" }));
+      } catch (error) {
+        results.replaceChildren(el("p", { class: "error", text: error.message }));
+      }
+    });
+    setTimeout(() => input.focus(), 0);
+    return [form, results];
+  }
+
+  async function openRecord(id) {
+    body.replaceChildren(tx("p", "msg.loading", null, { class: "idle" }));
+    try {
+      const [detail, history] = await Promise.all([
+        api("GET", `/api/crm/customers/${id}`),
+        api("GET", `/api/crm/customers/${id}/follow-ups?page_size=20`),
+      ]);
+      const phones = detail.phones.map((p) =>
+        el("li", null, `${p.e164} (${p.type}) `, detail.limited ? "" : tx("button", "btn.call", null, { type: "button", class: "dial", onclick: () => dial(id, p.e164, detail.name, onMessage) })),
+      );
+      const accounts = detail.accounts.map((a) => `${a.masked_number} ${a.type} ${a.balance === null ? "" : `${formatAmount(a.balance)} ${a.currency}`}`);
+      body.replaceChildren(
+        el(
+          "article",
+          { class: "record", "data-customer-id": id },
+          el(
+            "div",
+            { class: "customer-line" },
+            el("h2", { text: detail.name }),
+            el("span", { class: `badge tier tier-${detail.tier}`, text: detail.tier }),
+            protection(detail),
+            detail.owner_name ? tx("span", "record.owner", { name: detail.owner_name }, { class: "badge" }) : null,
+            detail.limited ? null : tx("button", "btn.call", null, { type: "button", class: "primary dial", onclick: () => dial(id, null, detail.name, onMessage) }),
+          ),
+          tx("h3", "record.phones"),
+          el("ul", { class: "phones" }, ...phones),
+          tx("h3", "pop.accounts"),
+          el("ul", null, ...accounts.map((line) => el("li", { text: line }))),
+          tx("h3", "record.history"),
+          el("div", { class: "record-history" }, followUpTable(history.items)),
+        ),
+      );
+    } catch (error) {
+      body.replaceChildren(el("p", { class: "error", text: error.message }));
     }
   }
 
   async function select(id) {
     current = id;
     for (const b of buttons) b.classList.toggle("active", b.getAttribute("data-tab") === id);
-    body.replaceChildren(el("p", { class: "idle" }, "loading…"));
+    if (id === "search") {
+      body.replaceChildren(...searchView());
+      return;
+    }
+    body.replaceChildren(tx("p", "msg.loading", null, { class: "idle" }));
     try {
-      if (id === "reminders") {
-        body.replaceChildren(reminderView(await api("GET", "/api/crm/reminders/today")));
-        return;
+      if (id === "mine") body.replaceChildren(...(await mine()));
+      else if (id === "reminders") body.replaceChildren(...(await reminders()));
+      else {
+        const page = await api("GET", "/api/crm/customers?status=public&page_size=100");
+        body.replaceChildren(tx("p", "msg.count", { n: page.total }, { class: "count" }), summaryTable(page.items, true));
       }
-      const tab = TABS.find((t) => t.id === id);
-      const pages = await Promise.all(tab.queries.map((q) => api("GET", `/api/crm/customers?${q}&page_size=100`)));
-      const page = {
-        items: pages.flatMap((p) => p.items).sort((a, b) => a.name.localeCompare(b.name)),
-        total: pages.reduce((sum, p) => sum + p.total, 0),
-      };
-      body.replaceChildren(
-        el("p", { class: "count" }, `${page.total} customer${page.total === 1 ? "" : "s"}`),
-        customerRows(page, me, id === "pool" ? claim : null),
-      );
     } catch (error) {
-      body.replaceChildren(el("p", { class: "error" }, error.message));
+      body.replaceChildren(el("p", { class: "error", text: error.message }));
     }
   }
 
   select(current);
+  return { openRecord, select };
 }

@@ -1,62 +1,42 @@
-// The screen-pop card: caller, customer, accounts, follow-ups, IVR path, note form.
+// The customer side of a screen-pop: who is calling, how they were authenticated,
+// why, their accounts, open contracts, reminders and last follow-ups; for an
+// unknown caller a search box, a chooser when several customers share the
+// number, and "create customer".  Shown from the call.offered event at once,
+// then completed from the CRM API while the phone still rings.
 import { el, formatAmount, formatTime, formatWhen } from "./dom.js";
+import { t } from "./i18n.js";
+import { api, localToday, table, tx } from "./state.js";
 
-const AUTH_LABELS = { none: "not authenticated", caller_id: "caller ID only", verified: "verified" };
+const OPEN_CONTRACTS = new Set(["draft", "pending", "approved", "active"]);
+const CONTRACT_SOON_DAYS = 30;
+// The most specific IVR node a caller went through says why they call (the last one wins).
+const REASONS = [
+  ["account-services", "reason.accounts"],
+  ["account-menu", "reason.accounts"],
+  ["balance", "reason.balance"],
+  ["transactions", "reason.transactions"],
+  ["card-menu", "reason.cards"],
+  ["lost-card", "reason.lostcard"],
+  ["report-lost", "reason.lostcard"],
+  ["wealth", "reason.wealth"],
+  ["callback", "reason.callback"],
+  ["after-hours-callback", "reason.callback"],
+  ["agent", "reason.agent"],
+];
 
-function table(headings, rows, emptyText) {
-  const head = el("tr", null, ...headings.map(([label, cls]) => el("th", { class: cls, text: label })));
-  const body = rows.length
-    ? rows.map((cells) => el("tr", null, ...cells.map(([value, cls]) => el("td", { class: cls, text: value }))))
-    : [el("tr", null, el("td", { class: "empty-row", colspan: headings.length, text: emptyText }))];
-  return el("table", null, el("thead", null, head), el("tbody", null, ...body));
+export function callReason(steps) {
+  let reason = "reason.none";
+  const known = new Map(REASONS);
+  for (const step of steps) {
+    if (step.node === "agent" && reason !== "reason.none") continue; // "0" after a menu keeps the menu's topic
+    if (known.has(step.node)) reason = known.get(step.node);
+  }
+  return reason;
 }
 
-function customerSection(offer) {
-  const authBadge = el("span", {
-    class: `badge auth-${offer.authentication}`,
-    text: AUTH_LABELS[offer.authentication] || offer.authentication,
-  });
-  const customer = offer.customer;
-  if (!customer) {
-    return [el("div", { class: "customer-line" }, el("span", { class: "unknown", text: "Unknown caller" }), authBadge)];
-  }
-  const accounts = table(
-    [["Account"], ["Type"], ["Balance", "num"], ["Status"]],
-    customer.accounts.map((a) => [
-      [a.masked_number],
-      [a.type],
-      [`${formatAmount(a.balance)} ${a.currency}`, "num"],
-      [a.status],
-    ]),
-    "no accounts",
-  );
-  const followUps = table(
-    [["When"], ["Channel"], ["Direction"], ["Outcome"], ["Disposition"], ["Notes"], ["Agent"]],
-    customer.recent_follow_ups.map((f) => [
-      [formatWhen(f.at)],
-      [f.channel],
-      [f.direction],
-      [f.outcome || ""],
-      [f.disposition || ""],
-      [f.notes || ""],
-      [f.agent_name || ""],
-    ]),
-    "no earlier contact",
-  );
-  return [
-    el(
-      "div",
-      { class: "customer-line" },
-      el("h2", { text: customer.name }),
-      el("span", { class: "badge tier", text: customer.tier }),
-      authBadge,
-      customer.owner_agent ? el("span", { class: "badge", text: `owner: ${customer.owner_agent}` }) : null,
-    ),
-    el("h3", { text: "Accounts" }),
-    accounts,
-    el("h3", { text: "Last follow-ups" }),
-    followUps,
-  ];
+function authBadge(authentication) {
+  const key = `auth.${authentication}`;
+  return tx("span", t(key) === key ? "auth.none" : key, null, { class: `badge auth-${authentication}` });
 }
 
 function ivrSection(steps) {
@@ -70,71 +50,214 @@ function ivrSection(steps) {
       step.result ? ` → ${step.result}` : null,
     ),
   );
-  return [el("h3", { text: "IVR path" }), el("ol", { class: "ivr" }, ...items)];
+  return [tx("h3", "pop.ivr"), el("ol", { class: "ivr" }, ...items)];
 }
 
-function noteForm(callId, dispositions, saveNote, onClose) {
-  const notes = el("textarea", { maxlength: 4000, placeholder: "Call notes", "aria-label": "call notes" });
-  const disposition = el(
-    "select",
-    { "aria-label": "disposition" },
-    el("option", { value: "", text: "— disposition —" }),
-    ...dispositions.map((d) => el("option", { value: d, text: d })),
+function accountsTable(accounts) {
+  return table(
+    [["col.account"], ["col.type"], ["col.balance", "num"], ["col.status"]],
+    accounts.map((a) => [
+      [a.masked_number],
+      [a.type],
+      [a.balance === null || a.balance === undefined ? "—" : `${formatAmount(a.balance)} ${a.currency}`, "num"],
+      [a.status],
+    ]),
+    "pop.noaccounts",
   );
-  const save = el("button", { type: "submit", class: "primary", text: "Save" });
-  const close = el("button", { type: "button", class: "quiet", text: "Close", onclick: () => onClose(callId) });
-  const status = el("p", { class: "message" });
-  const report = (text, isError) => {
-    status.textContent = text;
-    status.classList.toggle("error", isError);
-  };
-  const form = el(
-    "form",
-    { class: "note-form" },
-    notes,
-    el("div", { class: "note-actions" }, disposition, save, close, status),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const body = { notes: notes.value.trim() || null, disposition: disposition.value || null };
-    if (!body.notes && !body.disposition) {
-      report("write a note or choose a disposition", true);
-      return;
-    }
-    report("", false);
-    save.disabled = true;
-    try {
-      await saveNote(callId, body);
-      report("saved", false);
-    } catch (error) {
-      report(error.message, true);
-    } finally {
-      save.disabled = false;
-    }
-  });
-  return form;
 }
 
-// Build the card of one call.offered event. saveNote(callId, body) returns a
-// promise; onClose(callId) removes the card. Returns {card, setState}.
-export function buildPop(offer, { dispositions, saveNote, onClose }) {
-  const stateLabel = el("span", { class: "call-state", text: "ringing" });
-  const card = el("article", { class: "pop" });
-  card.append(
+export function followUpTable(items) {
+  return table(
+    [["col.when"], ["col.channel"], ["col.disposition"], ["col.notes"], ["col.next"], ["col.agent"]],
+    items.map((f) => [
+      [formatWhen(f.at)],
+      [`${f.channel} · ${f.direction}`],
+      [f.disposition || ""],
+      [f.content ?? f.notes ?? ""],
+      [f.next_contact_on || ""],
+      [f.agent_name || ""],
+    ]),
+    "pop.nofollowups",
+  );
+}
+
+function contractsTable(items) {
+  return table(
+    [["col.number"], ["col.title"], ["col.amount", "num"], ["col.ends"], ["col.status"]],
+    items.map((c) => [[c.number], [c.title], [`${formatAmount(c.amount)} ${c.currency}`, "num"], [c.end_on], [c.status]]),
+    "pop.nocontracts",
+  );
+}
+
+function daysFrom(today, isoDate) {
+  return Math.round((Date.parse(isoDate) - Date.parse(today)) / 86400000);
+}
+
+function reminderList(followUps, contracts) {
+  const today = localToday();
+  const items = [];
+  const planned = followUps.find((f) => f.next_contact_on);
+  if (planned && planned.next_contact_on <= today) {
+    items.push(tx("li", "pop.contact_due", { date: planned.next_contact_on }));
+  }
+  for (const c of contracts) {
+    if (c.status === "active" && daysFrom(today, c.end_on) <= CONTRACT_SOON_DAYS) {
+      items.push(tx("li", "pop.contract_ends", { number: c.number, date: c.end_on }));
+    }
+  }
+  return items.length ? el("ul", { class: "due" }, ...items) : tx("p", "pop.noreminders", null, { class: "muted" });
+}
+
+/** The customer block of a known customer; returns {node, refresh(), detail()}. */
+function knownCustomer(customer, offer, callId) {
+  let rmNode = customer.owner_agent
+    ? tx("span", "pop.rm", { name: customer.owner_agent }, { class: "badge rm" })
+    : el("span", { class: "badge rm", hidden: "" });
+  const followUps = el("div", { class: "followups" }, followUpTable(customer.recent_follow_ups || []));
+  const contracts = el("div", { class: "contracts" }, tx("p", "msg.loading", null, { class: "muted" }));
+  const reminders = el("div", { class: "reminders-due" }, tx("p", "msg.loading", null, { class: "muted" }));
+  const accounts = el("div", { class: "accounts" }, accountsTable(customer.accounts || []));
+  const node = el(
+    "div",
+    { class: "customer", "data-customer-id": customer.id },
     el(
       "div",
-      { class: "pop-head" },
-      el("span", { class: "caller", text: offer.caller_number || "number withheld" }),
-      el("span", { class: "badge", text: `queue ${offer.queue}` }),
-      stateLabel,
+      { class: "customer-line" },
+      el("h2", { class: "customer-name", text: customer.name }),
+      el("span", { class: `badge tier tier-${customer.tier}`, text: customer.tier }),
+      authBadge(offer.authentication),
+      rmNode,
     ),
-    ...customerSection(offer),
+    el("p", { class: "reason" }, tx("strong", "pop.reason"), ": ", tx("span", callReason(offer.ivr_path || []), null, { class: "reason-text" })),
     ...ivrSection(offer.ivr_path || []),
-    noteForm(offer.call_id, dispositions, saveNote, onClose),
+    el(
+      "div",
+      { class: "pop-grid" },
+      el("section", null, tx("h3", "pop.accounts"), accounts),
+      el("section", null, tx("h3", "pop.reminders"), reminders),
+      el("section", null, tx("h3", "pop.contracts"), contracts),
+    ),
+    tx("h3", "pop.followups"),
+    followUps,
   );
-  const setState = (label, ended) => {
-    stateLabel.textContent = label;
-    card.classList.toggle("ended", ended);
+  let detail = null;
+
+  async function refresh() {
+    const id = customer.id;
+    const [info, history, deals] = await Promise.allSettled([
+      api("GET", `/api/crm/customers/${id}`),
+      api("GET", `/api/crm/customers/${id}/follow-ups?page_size=5`),
+      api("GET", `/api/crm/contracts?customer_id=${id}&page_size=50`),
+    ]);
+    if (info.status === "fulfilled") {
+      detail = info.value;
+      const rm = detail.owner_name
+        ? tx("span", "pop.rm", { name: detail.owner_name }, { class: "badge rm" })
+        : tx("span", "pop.norm", null, { class: "badge rm" });
+      rmNode.replaceWith(rm);
+      rmNode = rm;
+      if (detail.accounts.length) accounts.replaceChildren(accountsTable(detail.accounts));
+    }
+    const items = history.status === "fulfilled" ? history.value.items : customer.recent_follow_ups || [];
+    if (history.status === "fulfilled") followUps.replaceChildren(followUpTable(items));
+    const open = deals.status === "fulfilled" ? deals.value.items.filter((c) => OPEN_CONTRACTS.has(c.status)) : [];
+    contracts.replaceChildren(contractsTable(open));
+    reminders.replaceChildren(reminderList(items, open));
+  }
+
+  return { node, refresh, detail: () => detail, customerId: customer.id, callId };
+}
+
+/** Unknown caller: search, chooser for several matches, create; `onChosen(card)` swaps in a customer. */
+function unknownCaller(offer, onChosen, onMessage) {
+  const results = el("div", { class: "matches" });
+  const query = el("input", {
+    type: "search",
+    class: "pop-search",
+    "data-i18n-placeholder": "pop.search",
+    placeholder: t("pop.search"),
+    "aria-label": t("pop.search"),
+    value: offer.caller_number || "",
+  });
+  const form = el("form", { class: "inline-form" }, query, tx("button", "btn.search", null, { type: "submit" }));
+  const name = el("input", { required: "", maxlength: 200, "aria-label": t("pop.name"), "data-i18n-placeholder": "pop.name", placeholder: t("pop.name") });
+  const phone = el("input", { maxlength: 40, value: offer.caller_number || "", "aria-label": t("pop.phone") });
+  const create = el("form", { class: "inline-form create-form" }, name, phone, tx("button", "btn.create", null, { type: "submit", class: "primary" }));
+
+  async function choose(id) {
+    try {
+      const detail = await api("GET", `/api/crm/customers/${id}`);
+      onChosen({ id: detail.id, name: detail.name, tier: detail.tier, owner_agent: detail.owner_name, accounts: detail.accounts, recent_follow_ups: [] });
+    } catch (error) {
+      onMessage("msg.server", { error: error.message }, true);
+    }
+  }
+
+  async function search(text, several) {
+    if (!text.trim()) return;
+    results.replaceChildren(tx("p", "msg.loading", null, { class: "muted" }));
+    try {
+      const page = await api("GET", `/api/crm/customers?q=${encodeURIComponent(text.trim())}&page_size=20`);
+      const rows = page.items.map((c) =>
+        el(
+          "li",
+          null,
+          el("strong", { text: c.name }),
+          " ",
+          el("span", { class: `badge tier tier-${c.tier}`, text: c.tier }),
+          ` ${c.phone_masked || ""} `,
+          tx("button", "btn.choose", null, { type: "button", onclick: () => choose(c.id) }),
+        ),
+      );
+      const heading = several && rows.length > 1 ? tx("p", "pop.several", { n: rows.length }, { class: "several" }) : null;
+      results.replaceChildren(heading || "", rows.length ? el("ul", { class: "chooser" }, ...rows) : tx("p", "search.none", null, { class: "muted" }));
+    } catch (error) {
+      results.replaceChildren(el("p", { class: "error", text: error.message }));
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    search(query.value, false);
+  });
+  create.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { name: name.value.trim(), phones: phone.value.trim() ? [{ number: phone.value.trim(), is_primary: true }] : [] };
+    try {
+      const detail = await api("POST", "/api/crm/customers", body);
+      onMessage("pop.created", { name: detail.name }, false);
+      onChosen({ id: detail.id, name: detail.name, tier: detail.tier, owner_agent: detail.owner_name, accounts: detail.accounts, recent_follow_ups: [] });
+    } catch (error) {
+      onMessage("msg.server", { error: error.message }, true);
+    }
+  });
+  if (offer.caller_number) search(offer.caller_number, true);
+  return el(
+    "div",
+    { class: "customer unknown-caller" },
+    el("div", { class: "customer-line" }, tx("span", "pop.unknown", null, { class: "unknown" }), authBadge(offer.authentication)),
+    el("p", { class: "reason" }, tx("strong", "pop.reason"), ": ", tx("span", callReason(offer.ivr_path || []))),
+    ...ivrSection(offer.ivr_path || []),
+    form,
+    results,
+    tx("h3", "pop.create"),
+    create,
+  );
+}
+
+/**
+ * The customer part of a pop.  Returns {node, current()} where current() is the
+ * known-customer block in view (null while the caller is unknown).
+ */
+export function customerPart(offer, onMessage) {
+  const holder = el("div", { class: "customer-holder" });
+  let current = null;
+  const showKnown = (card) => {
+    current = knownCustomer(card, offer, offer.call_id);
+    holder.replaceChildren(current.node);
+    current.refresh();
   };
-  return { card, setState };
+  if (offer.customer) showKnown(offer.customer);
+  else holder.replaceChildren(unknownCaller(offer, showKnown, onMessage));
+  return { node: holder, current: () => current };
 }

@@ -6,7 +6,10 @@ Python-coded dialplan mirroring the lab's ``extensions.conf`` (``ivr-in``,
 ``caller``, ``agents``) plus the product's ``bankcti-inbound`` context, and
 emits the same events, in the same order and with the same keys, as the real
 traces in ``shared/asterisk-traces``.  Used by the demo, the tests and
-``bankcti bench``.
+``bankcti bench``.  Call control (``Park``/``ParkedCall``, ``BlindTransfer``,
+``Atxfer``/``CancelAtxfer``, ``ChanSpy``) and its ``bankcti-dial`` context
+live in :mod:`~cti.simulator.ami_control_actions`,
+:mod:`~cti.simulator.control_apps` and :mod:`~cti.simulator.dialplan_control`.
 
 * :class:`PbxSimulator` — start/close, :meth:`~PbxSimulator.place_call`,
   :meth:`~PbxSimulator.add_phone`, AMI test controls.

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from cti.ami.message import AmiMessage, AmiParser
 from cti.simulator.ami_actions import CALL_ACTIONS
 from cti.simulator.ami_context import ActionContext, ActionHandler
+from cti.simulator.ami_control_actions import CONTROL_ACTIONS
 from cti.simulator.ami_filters import FilterSet
 from cti.simulator.ami_queue_actions import QUEUE_ACTIONS
 from cti.simulator.ami_system_actions import SYSTEM_ACTIONS
@@ -191,7 +192,12 @@ class AmiServer:
         self._server: asyncio.Server | None = None
         self._unfrozen = asyncio.Event()
         self._unfrozen.set()
-        self._handlers: dict[str, ActionHandler] = {**CALL_ACTIONS, **SYSTEM_ACTIONS, **QUEUE_ACTIONS}
+        self._handlers: dict[str, ActionHandler] = {
+            **CALL_ACTIONS,
+            **SYSTEM_ACTIONS,
+            **QUEUE_ACTIONS,
+            **CONTROL_ACTIONS,
+        }
         pbx.listeners.append(self.broadcast)
 
     @property

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from cti.simulator.channels import Channel
+from cti.simulator.control_apps import app_chanspy, app_parked_call
 from cti.simulator.core import Pbx
 from cti.simulator.dial import app_dial
 from cti.simulator.media import play
@@ -141,6 +142,8 @@ APPS: dict[str, AppFunc] = {
     "agi": app_agi,
     "dial": app_dial,
     "queue": app_queue,
+    "parkedcall": app_parked_call,
+    "chanspy": app_chanspy,
 }
 
 

@@ -221,6 +221,15 @@ class Channel:
     def mark_answered(self) -> None:
         self._answer_event.set()
 
+    def clear_hangup(self) -> None:
+        """Undo a soft hangup once an async goto was honoured (the channel lives on)."""
+        if self.gone:
+            return
+        self.soft_hangup = False
+        self.hangup_requested = False
+        self.hangup_cause = None
+        self._hangup_event.clear()
+
     def mark_gone(self) -> None:
         self.gone = True
         self.mark_hangup_requested()

@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cti.simulator.channels import Bridge, Channel, ChannelState, wait_any_hangup
+from cti.simulator.bridging import bridged_phase
+from cti.simulator.channels import Bridge, Channel, ChannelState
 from cti.simulator.config import AgentPhone
 from cti.simulator.core import Pbx
 
@@ -366,11 +367,9 @@ async def _ring_and_bridge(
     if observer is not None:
         observer.on_agent_answer(winner.state_interface)
     answered = time.monotonic()
-    bridge = bridge_until_hangup(pbx, caller, peer)
-    first = await wait_any_hangup(caller, peer)
-    unbridge(pbx, bridge, caller, peer, first)
-    pbx.bridge_destroy(bridge)
-    pbx.destroy(peer)
+    bridge_until_hangup(pbx, caller, peer)
+    # Parking and transfers may move the caller to other bridges meanwhile.
+    await bridged_phase(pbx, caller)
     talk, talk_ms = _seconds(pbx, answered)
     pbx.set_var(caller, "ANSWEREDTIME", talk)
     pbx.set_var(caller, "ANSWEREDTIME_MS", talk_ms)

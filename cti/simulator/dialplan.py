@@ -26,8 +26,10 @@ import re
 from collections.abc import Awaitable, Callable
 
 from cti.simulator.apps import find_app
+from cti.simulator.bridging import take_goto
 from cti.simulator.channels import Channel
 from cti.simulator.core import Pbx
+from cti.simulator.dialplan_control import CONTROL_CONTEXTS
 from cti.simulator.events import callerid_all
 
 __all__ = ["Dialplan", "Frame"]
@@ -90,6 +92,7 @@ class Dialplan:
             "agents": (self._is_agent_exten, self._agents),
             "bankcti-inbound": (lambda exten: bool(exten), self._bankcti_inbound),
             "dtmf-lab": (lambda exten: exten in ("s", "once"), self._dtmf_lab),
+            **CONTROL_CONTEXTS,
         }
         pbx.dialplan = self
 
@@ -113,6 +116,12 @@ class Dialplan:
             except Exception:
                 # A simulator bug must end this call, not leave it up forever.
                 log.exception("sim.dialplan_failed", extra={"channel": channel.name})
+        goto = take_goto(channel)
+        if goto is not None and not channel.gone:
+            # An async goto (blind transfer) ended the application, not the channel.
+            channel.clear_hangup()
+            self.start(channel, *goto)
+            return
         await self.pbx.end_pbx(channel)
 
     def _agi_url(self, script: str) -> str:
