@@ -23,13 +23,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from acd.events import EventSource
 from agent_console.api import ConsoleServices, build_router
+from agent_console.calls_api import calls_router
 from agent_console.crm.deps import CrmServices
 from agent_console.crm.errors import install_error_handlers
 from agent_console.crm.popaudit import PopAuditQueue
 from agent_console.crm.routes import crm_router
 from agent_console.hub import Hub
-from agent_console.ports import AgentControl, Authenticator, NoteWriter
+from agent_console.pop_api import desk_router
+from agent_console.ports import AgentControl, Authenticator, CallControl, NoteWriter, QueueAdmin
+from agent_console.queues_api import queues_router
+from agent_console.reports_api import reports_router
 from agent_console.sessions import SessionStore
+from agent_console.wallboard import EventFanout, Wallboard, WallboardConfig
+from agent_console.wallboard_api import wallboard_router
 from agent_console.ws import SocketGateway
 
 __all__ = ["DEFAULT_DISPOSITIONS", "STATIC_DIR", "consume_events", "create_app"]
@@ -46,6 +52,7 @@ _PAGE_HEADERS = [
 _COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 _POP_AUDIT_GRACE = 2.0  # seconds the shutdown waits for screen-pop audit rows still queued
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
+_PAGES = frozenset({"/", "/wallboard", "/reports"})
 
 
 def create_app(
@@ -60,6 +67,11 @@ def create_app(
     auth_timeout: float = 10.0,
     crm: CrmServices | None = None,
     scope_refresh: float = 60.0,
+    session_file: Path | None = None,
+    wrapup_seconds: int | None = None,
+    wallboard: WallboardConfig | None = None,
+    calls: CallControl | None = None,
+    queues: QueueAdmin | None = None,
 ) -> FastAPI:
     """Build the console gateway.
 
@@ -71,6 +83,19 @@ def create_app(
     supervisor's websocket is narrowed to the agents of their teams
     (re-read every ``scope_refresh`` seconds), and every screen-pop that
     shows an agent a customer is written to the audit log as a view.
+
+    With ``session_file`` login sessions survive a restart (see
+    :class:`~agent_console.sessions.SessionStore`).  ``wrapup_seconds`` is
+    the ACD's wrap-up time, for the countdown on the agent's screen.
+
+    ``wallboard`` wires the supervisor wallboard (``/wallboard``,
+    ``GET /api/wallboard``, ``wallboard`` websocket messages) to the live
+    ACD and the call history; without it the figures come from the events
+    alone.  ``/reports`` serves the page hosting the report modules.
+
+    With ``calls`` the call-control API is mounted (hold, transfers,
+    hang-up, click-to-dial, supervisor actions; see
+    :mod:`agent_console.calls_api`).
     """
     if not dispositions or any(not d.strip() for d in dispositions):
         raise ValueError("dispositions must be a non-empty list of non-blank names")
@@ -78,9 +103,10 @@ def create_app(
         raise ValueError("queue_size must be at least 8")
     if scope_refresh <= 0:
         raise ValueError("scope_refresh must be positive")
-    sessions = SessionStore(session_ttl)
+    sessions = SessionStore(session_ttl, path=session_file)
     pops = PopAuditQueue(crm) if crm is not None else None
     hub = Hub(max_pending_pops=min(20, queue_size // 4), on_pop=pops.submit if pops is not None else None)
+    board = Wallboard(wallboard or WallboardConfig(), hub)
     scopes = crm.actors if crm is not None else None
     services = ConsoleServices(
         authenticator=authenticator,
@@ -103,7 +129,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(consume_events(events, hub), name="console-events")]
+        # One subscription for both: the hub and the wallboard see every event in the same order.
+        fanout = EventFanout(hub, board)
+        tasks = [asyncio.create_task(consume_events(events, fanout), name="console-events")]
+        tasks.append(asyncio.create_task(board.run(), name="wallboard-push"))
         if pops is not None:
             tasks.append(asyncio.create_task(pops.run(), name="console-pop-audit"))
         try:
@@ -124,12 +153,22 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.hub = hub
+    app.state.wallboard = board
+    app.state.watch_scopes = scopes
     app.state.sessions = sessions
     app.state.crm = crm
     app.state.pop_audit = pops
+    app.state.wrapup_seconds = wrapup_seconds
     app.include_router(build_router(services))
+    app.include_router(wallboard_router())
+    if calls is not None:
+        app.include_router(calls_router(calls, control))
+    if queues is not None:
+        app.include_router(queues_router(queues))
     if crm is not None:
         app.include_router(crm_router())
+        app.include_router(reports_router())
+        app.include_router(desk_router())
     app.add_api_websocket_route("/ws", gateway.handle, name="live")
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     install_error_handlers(app)
@@ -138,13 +177,21 @@ def create_app(
     async def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
+    @app.get("/wallboard", include_in_schema=False)
+    async def wallboard_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "wallboard.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/reports", include_in_schema=False)
+    async def reports_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "reports.html", headers={"Cache-Control": "no-cache"})
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_SecurityHeaders)
     return app
 
 
 async def consume_events(
-    events: EventSource, hub: Hub, *, min_delay: float = 0.5, max_delay: float = 10.0
+    events: EventSource, hub: Hub | EventFanout, *, min_delay: float = 0.5, max_delay: float = 10.0
 ) -> None:
     """Feed ``hub`` from ``events`` until cancelled, resubscribing on failure.
 
@@ -212,7 +259,7 @@ class _SecurityHeaders:
             return
         path: str = scope.get("path", "")
         extra = list(_COMMON_HEADERS)
-        if path == "/" or path.startswith("/static/"):
+        if path in _PAGES or path.startswith("/static/"):
             extra += _PAGE_HEADERS
         elif path.startswith("/api/"):
             extra.append((b"cache-control", b"no-store"))

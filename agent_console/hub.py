@@ -177,6 +177,7 @@ class Hub:
         self._max_tracked_calls = max_tracked_calls
         self._max_live_offers = max_live_offers
         self._on_pop = on_pop
+        self._topics: dict[str, Callable[[Connection], None]] = {}  # topic -> its subscribe handler
 
     @property
     def connection_count(self) -> int:
@@ -196,6 +197,22 @@ class Hub:
         self._by_login.setdefault(conn.login, set()).add(conn)
         if conn.observer:
             self._observers.add(conn)
+
+    def observers(self) -> tuple[Connection, ...]:
+        """The observer connections (supervisors, admins) attached now."""
+        return tuple(self._observers)
+
+    def add_topic(self, topic: str, on_subscribe: Callable[[Connection], None]) -> None:
+        """Let observers ``subscribe`` to ``topic``; ``on_subscribe(conn)`` takes each one on."""
+        self._topics[topic] = on_subscribe
+
+    def subscribe(self, conn: Connection, topic: str) -> bool:
+        """Hand an attached observer to ``topic``'s handler; False for an unknown topic or a non-observer."""
+        handler = self._topics.get(topic)
+        if handler is None or conn not in self._observers:
+            return False
+        handler(conn)
+        return True
 
     def detach(self, conn: Connection) -> None:
         peers = self._by_login.get(conn.login)

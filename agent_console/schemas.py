@@ -20,7 +20,9 @@ __all__ = [
     "StateRequest",
 ]
 
-AgentState = Literal["logged_out", "available", "ringing", "on_call", "wrap_up", "paused"]
+AgentState = Literal[
+    "logged_out", "available", "reserved", "ringing", "on_call", "on_hold", "wrap_up", "paused"
+]
 RequestableState = Literal["available", "paused", "logged_out"]
 
 

@@ -7,15 +7,24 @@ and a lookup never compares secrets character by character.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import logging
+import os
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
 
 from agent_console.schemas import AgentInfo
 
 __all__ = ["Session", "SessionStore", "token_key"]
+
+log = logging.getLogger(__name__)
 
 
 def token_key(token: str) -> str:
@@ -40,7 +49,13 @@ class Session:
 
 
 class SessionStore:
-    """Sessions by token; each lives ``ttl`` seconds from login or renewal."""
+    """Sessions by token; each lives ``ttl`` seconds from login or renewal.
+
+    With ``path`` the sessions (token digests, agent, end time; never a
+    token) are written to that file on every login, renewal and logout and
+    read back at start, so a restarted server still knows the browsers that
+    were logged in: their pages reconnect without a new login.
+    """
 
     def __init__(
         self,
@@ -48,6 +63,7 @@ class SessionStore:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        path: Path | None = None,
     ) -> None:
         if ttl <= 0:
             raise ValueError("session ttl must be positive")
@@ -55,6 +71,9 @@ class SessionStore:
         self._monotonic = monotonic
         self._wall_clock = wall_clock
         self._sessions: dict[str, Session] = {}
+        self._path = path
+        if path is not None:
+            self._load(path)
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -65,6 +84,7 @@ class SessionStore:
         token = secrets.token_urlsafe(32)
         session = Session(key=token_key(token), agent=agent, deadline=self._monotonic() + self._ttl)
         self._sessions[session.key] = session
+        self._save()
         return token, session
 
     def get(self, token: str) -> Session | None:
@@ -85,6 +105,7 @@ class SessionStore:
         session = self.get(token)
         if session is not None:
             session.deadline = self._monotonic() + self._ttl
+            self._save()
         return session
 
     def revoke(self, token: str) -> Session | None:
@@ -92,6 +113,7 @@ class SessionStore:
         session = self.get(token)
         if session is not None:
             del self._sessions[session.key]
+            self._save()
         return session
 
     def remaining(self, key: str) -> float:
@@ -107,3 +129,48 @@ class SessionStore:
         now = self._monotonic()
         for key in [k for k, s in self._sessions.items() if s.deadline <= now]:
             del self._sessions[key]
+
+    def _load(self, path: Path) -> None:
+        """Read the sessions a previous run saved; a missing or bad file starts empty."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            entries = data["sessions"]
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("console.sessions_unreadable", extra={"path": str(path), "error": repr(exc)})
+            return
+        now_wall, now_mono = self._wall_clock(), self._monotonic()
+        for entry in entries if isinstance(entries, list) else ():
+            try:
+                key = str(entry["key"])
+                agent = AgentInfo.model_validate(entry["agent"])
+                remaining = float(entry["expires_at"]) - now_wall
+            except (KeyError, TypeError, ValueError, ValidationError):
+                continue
+            if remaining > 0 and len(key) == 64:
+                # Never longer than a fresh login: a clock jump must not extend a session.
+                self._sessions[key] = Session(key, agent, now_mono + min(remaining, self._ttl))
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        entries = [
+            {"key": s.key, "agent": s.agent.model_dump(mode="json"), "expires_at": self.expires_at(s)}
+            for s in self._sessions.values()
+        ]
+        temporary = self._path.with_name(self._path.name + ".tmp")
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with open(temporary, "w", encoding="utf-8", opener=_private) as handle:
+                json.dump({"sessions": entries}, handle)
+            os.replace(temporary, self._path)
+        except OSError as exc:
+            # Sessions still work in memory; only a restart would ask for a new login.
+            log.warning("console.sessions_not_saved", extra={"path": str(self._path), "error": repr(exc)})
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)

@@ -10,7 +10,9 @@ Protocol (JSON text frames):
   first ``hello`` (agent, status, server time), then bus events as
   ``{"type": <event type>, "seq": n, "event": {...}}``.
 * client → server afterwards: ``{"type": "ack", "seq": n}`` for each
-  ``call.offered`` shown, ``{"type": "ping"}`` (answered by ``pong``).  Bad
+  ``call.offered`` shown, ``{"type": "ping"}`` (answered by ``pong``),
+  ``{"type": "subscribe", "topic": "wallboard"}`` (supervisors and admins:
+  the current wallboard at once, then its updates).  Bad
   JSON, an unknown type or a type the sender's role may not send gets an
   ``error`` message; the socket stays open.
 
@@ -25,13 +27,14 @@ and ``error`` only ever answer the socket's own user.
 Access control, client → server — the message types each role may send
 after ``auth`` (:data:`CLIENT_MESSAGES`):
 
-=========  =====  ==========  =====  ==============================================
-type       agent  supervisor  admin  effect
-=========  =====  ==========  =====  ==============================================
-``ping``   yes    yes         yes    answered by ``pong``
-``ack``    yes    yes         yes    acknowledges one of the sender's own pops only
-``auth``   no     no          no     already authenticated: ``error``
-=========  =====  ==========  =====  ==============================================
+=============  =====  ==========  =====  ==============================================
+type           agent  supervisor  admin  effect
+=============  =====  ==========  =====  ==============================================
+``ping``       yes    yes         yes    answered by ``pong``
+``ack``        yes    yes         yes    acknowledges one of the sender's own pops only
+``subscribe``  no     yes         yes    the ``wallboard`` now, then its updates
+``auth``       no     no          no     already authenticated: ``error``
+=============  =====  ==========  =====  ==============================================
 
 A user whose role is none of these may send nothing but gets the events
 of an agent.
@@ -68,6 +71,7 @@ _USERS = frozenset({"agent", "supervisor", "admin"})
 CLIENT_MESSAGES: dict[str, frozenset[str]] = {
     "ping": _USERS,
     "ack": _USERS,
+    "subscribe": frozenset({"supervisor", "admin"}),
     "auth": frozenset(),
 }
 
@@ -236,6 +240,10 @@ class SocketGateway:
                 self._hub.ack(conn, seq)
             else:
                 conn.send("error", {"message": 'an ack needs an integer "seq"'})
+        elif kind == "subscribe":
+            topic = data.get("topic")
+            if not isinstance(topic, str) or not self._hub.subscribe(conn, topic):
+                conn.send("error", {"message": 'unknown topic; subscribe to "wallboard"'})
 
 
 def _log_failure(conn: Connection, done: set[asyncio.Task[Any]]) -> None:

@@ -18,20 +18,24 @@ import signal
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from acd import Acd
-from acd.callbacks import CallbackDesk
 from agent_console.app import create_app
 from agent_console.crm.deps import CrmServices
 from agent_console.server import ConsoleServer, start_console
+from agent_console.wallboard import WallboardConfig
+from agent_console.wallboard_seed import DbCallHistory
+from bankcti.acd_runtime import AcdRuntime
 from bankcti.adapters import AcdAgentControl, CrmAuthenticator, CrmNoteWriter
 from bankcti.bus import EventBus, create_bus
+from bankcti.call_control_adapter import ConsoleCallControl
 from bankcti.callflow import CallFlowSettings, InboundCallFlow
 from bankcti.crm_jobs import register_crm_jobs
 from bankcti.history import ResilientHistory
 from bankcti.settings import Settings
 from crm_core.accounts import load_or_create_pepper
 from crm_core.agents import AgentDirectory
+from crm_core.analytics_runner import SegmentationRunner
 from crm_core.customers import CustomerDirectory
 from crm_core.db import create_engine, session_factory
 from crm_core.interactions import InteractionWriter
@@ -41,6 +45,7 @@ from crm_core.protection import ProtectionService
 from crm_core.selfservice import SelfService
 from cti.ami.client import AmiClient, AmiError
 from cti.ami.message import AmiMessage
+from cti.control import CallControl
 from cti.fastagi import FastAgiServer
 from cti.tracker import Call, CallState, CallTracker
 from ivr import IvrEngine, MenuError, MenuSet, UnknownMenu, load_menus
@@ -76,18 +81,21 @@ class Service:
         self.parameters = ParameterStore(self.sessions)
         self.protection = ProtectionService(self.sessions, self.parameters)
         self.jobs = JobRunner(self.sessions, default_holder())
-        register_crm_jobs(self.jobs, self.protection, self.parameters)
+        register_crm_jobs(
+            self.jobs, self.protection, self.parameters, SegmentationRunner(self.sessions, self.parameters)
+        )
         self.history = ResilientHistory(
             self.interactions,
             settings.data_dir / "history-spool.jsonl",
             serialize=self.engine.dialect.name == "sqlite",
         )
-        self.acd = Acd(
-            self.bus, ring_timeout=settings.acd_ring_timeout, wrapup_seconds=settings.acd_wrapup_seconds
-        )
         self.menus = self._load_menus()
-        self.callbacks = CallbackDesk()
         self.selfservice = SelfService(self.sessions, self.pepper, self.parameters)
+        self.acd_runtime = AcdRuntime(
+            settings, self.bus, self.sessions, self.selfservice, self.history, lambda: self.menus
+        )
+        self.acd = self.acd_runtime.acd
+        self.callbacks = self.acd_runtime.callbacks
         self.ivr = IvrEngine(
             self.menus,
             self.customers,
@@ -103,11 +111,10 @@ class Service:
             sink=self.bus,
             settings=CallFlowSettings(
                 entry_menu=settings.ivr_entry_menu,
-                ring_timeout=settings.acd_ring_timeout,
                 hold_poll_ms=settings.acd_hold_poll_ms,
                 moh_class=settings.acd_moh_class,
-                max_wait_seconds=settings.acd_max_wait_seconds,
             ),
+            callbacks=self.callbacks,
         )
         self.tracker = CallTracker()
         self.tracker.on_change(self._on_call_change)
@@ -115,6 +122,8 @@ class Service:
             routes={"inbound": self.flow.handle}, host=settings.fastagi_host, port=settings.fastagi_port
         )
         self.ami: AmiClient | None = None
+        self.call_control: CallControl | None = None
+        self.console_calls: ConsoleCallControl | None = None
         self.console: ConsoleServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._pid_file = settings.data_dir / PID_FILE
@@ -172,11 +181,7 @@ class Service:
     async def start(self) -> None:
         await self.history.start()
         await self.bus.start()
-        for agent in await self.agents.list_agents():
-            if agent.role == "agent" or agent.queues:
-                self.acd.register_agent(agent.login, agent.name, agent.device, set(agent.queues))
-        for queue in self._queue_names():
-            self.acd.add_queue(queue)
+        await self.acd_runtime.start(self.menus.queue_names(), with_ami=self.settings.ami_enabled)
         await self.fastagi.start()
         if self.settings.jobs_enabled:
             self.jobs.start()
@@ -188,6 +193,18 @@ class Service:
             notes=CrmNoteWriter(self.history),
             events=self.bus,
             session_ttl=self.settings.http_session_ttl_seconds,
+            # Logged-in browsers stay logged in across a restart (digests only, never tokens).
+            session_file=self.settings.data_dir / "console-sessions.json",
+            wrapup_seconds=self.settings.acd_wrapup_seconds,
+            # The supervisor wallboard: live ACD view + today's calls from the history at start.
+            wallboard=WallboardConfig(
+                live_acd=self.acd,
+                history=DbCallHistory(self.sessions),
+                service_levels=lambda queue: self.acd.queue_config(queue).service_level_seconds,
+                tz=ZoneInfo(self.settings.site_timezone),
+            ),
+            calls=self.console_calls,
+            queues=self.acd_runtime,
             crm=CrmServices.build(
                 self.sessions,
                 pepper=self.pepper,
@@ -205,13 +222,6 @@ class Service:
             extra={"http": self.console.port, "fastagi": self.fastagi.port, "bus": type(self.bus).__name__},
         )
 
-    def _queue_names(self) -> set[str]:
-        names: set[str] = set()
-        for agent in self.acd.snapshot().agents:
-            names.update(agent.queues)
-        names.update(self.menus.queue_names())
-        return names
-
     def _start_ami(self) -> None:
         s = self.settings
         self.ami = AmiClient(
@@ -226,6 +236,13 @@ class Service:
         )
         self.ami.on_event(self._on_ami_event)
         self.ami.on_connection(self._on_ami_connection)
+        self.acd_runtime.attach_ami(self.ami)
+        # Hold, transfers, click-to-dial and ChanSpy from the console (cti.control).
+        self.call_control = CallControl(self.ami, self.tracker)
+        self.ami.on_event(self.call_control.on_event)
+        self.console_calls = ConsoleCallControl(
+            self.call_control, self.acd, self.agents, self.history, self.tracker
+        )
         self._spawn(self._connect_ami(), "ami-connect")
 
     async def _connect_ami(self) -> None:
@@ -239,6 +256,7 @@ class Service:
 
     def _on_ami_event(self, message: AmiMessage) -> None:
         self.tracker.feed(message)
+        self.acd_runtime.on_ami_event(message)
 
     async def _on_ami_connection(self, up: bool) -> None:
         if not up or self.ami is None:
@@ -250,10 +268,14 @@ class Service:
             return
         self.tracker.resync(channels)
         log.info("ami.resynced", extra={"channels": len(channels)})
+        # After a restart or a lost link: nobody stuck "on call" without a call, nobody offered while busy.
+        await self.acd_runtime.on_ami_up(channels)
 
     def _on_call_change(self, call: Call, previous: CallState | None) -> None:
         if call.state == CallState.CONNECTED and previous != CallState.CONNECTED:
             self._spawn(self.flow.connected(call.linkedid), "call-connected")
+        elif call.state == CallState.ENDED and previous != CallState.ENDED:
+            self._spawn(self.acd_runtime.call_ended(call.linkedid), "call-ended")
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -271,6 +293,9 @@ class Service:
         await self.jobs.close()
         if self.ami is not None:
             await self.ami.close()
+        if self.console_calls is not None:
+            await self.console_calls.close()
+        await self.acd_runtime.close()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

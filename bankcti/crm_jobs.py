@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_core.analytics_runner import SegmentationRunner
 from crm_core.contract_jobs import EXPIRY_JOB, expire_job
 from crm_core.jobs import JobRunner
 from crm_core.parameters import ParameterStore
@@ -18,7 +19,9 @@ from crm_core.protection import ProtectionService
 from crm_core.recycle import purge_expired
 from crm_core.sharing import expire_grants
 
-__all__ = ["JOB_INTERVALS", "register_crm_jobs"]
+__all__ = ["ANALYTICS_JOB", "JOB_INTERVALS", "register_crm_jobs"]
+
+ANALYTICS_JOB = "analytics.segment"
 
 # Seconds between runs. Release and purge act on whole days, so hourly is
 # plenty; grant expiry is only bookkeeping (grants stop working by time alone).
@@ -28,6 +31,8 @@ JOB_INTERVALS = {
     EXPIRY_JOB: 3600.0,
     "recycle.purge": 3600.0,
     "sharing.expire": 600.0,
+    # Customer value moves with balances over weeks: a nightly run is enough.
+    ANALYTICS_JOB: 86400.0,
 }
 
 
@@ -39,7 +44,12 @@ async def _grants(session: AsyncSession, now: datetime) -> dict[str, Any]:
     return {"expired": await expire_grants(session, now)}
 
 
-def register_crm_jobs(runner: JobRunner, protection: ProtectionService, parameters: ParameterStore) -> None:
+def register_crm_jobs(
+    runner: JobRunner,
+    protection: ProtectionService,
+    parameters: ParameterStore,
+    segmentation: SegmentationRunner | None = None,
+) -> None:
     async def release_warnings(session: AsyncSession, now: datetime) -> dict[str, Any]:
         # Reminders are computed when an agent asks; this run keeps the count of
         # customers about to be released visible in job_leases for operators.
@@ -54,3 +64,11 @@ def register_crm_jobs(runner: JobRunner, protection: ProtectionService, paramete
     runner.register(EXPIRY_JOB, JOB_INTERVALS[EXPIRY_JOB], expire_job)
     runner.register("recycle.purge", JOB_INTERVALS["recycle.purge"], _purge)
     runner.register("sharing.expire", JOB_INTERVALS["sharing.expire"], _grants)
+    if segmentation is not None:
+
+        async def segment(session: AsyncSession, now: datetime) -> dict[str, Any]:
+            # The run commits in its own transactions (batched customer updates), not in the lease's.
+            summary = await segmentation.run(trigger="job", as_of=now)
+            return {"run_id": summary.id, "customers": summary.customers}
+
+        runner.register(ANALYTICS_JOB, JOB_INTERVALS[ANALYTICS_JOB], segment)

@@ -65,6 +65,7 @@ class Settings(BaseModel):
     fastagi_port: int = Field(4573, ge=0, le=65535)
 
     phone_region: str = "CN"
+    site_timezone: str = "Asia/Shanghai"
     ivr_menu_dir: Path = CONFIG_DIR / "ivr"
     ivr_entry_menu: str = "bank"
     ivr_ignore_business_hours: bool = False
@@ -74,6 +75,9 @@ class Settings(BaseModel):
     acd_hold_poll_ms: int = Field(250, ge=20, le=5000)
     acd_moh_class: str = "default"
     acd_max_wait_seconds: int = Field(600, ge=5)
+    acd_queue_file: Path = CONFIG_DIR / "queues.toml"
+    acd_default_aht: float = Field(180.0, gt=0)
+    acd_ivr_callback_queue: str = "general"
 
     jobs_enabled: bool = True
 
@@ -98,6 +102,17 @@ class Settings(BaseModel):
         v = v.upper()
         if v not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown phone region {v!r}")
+        return v
+
+    @field_validator("site_timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
         return v
 
     @field_validator("database_url", "mqtt_url")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from crm_core.accounts import mask
 from crm_core.actor import Actor
+from crm_core.analytics_value import vip_treatment
 from crm_core.coltypes import utcnow
 from crm_core.errors import Conflict, NotFound
 from crm_core.models import (
@@ -228,6 +229,8 @@ def _card(customer: Customer, follow_ups: list[FollowUpCard], matched_e164: str 
         tier=customer.tier,
         phone_e164=phone,
         owner_agent=customer.owner.login if customer.owner is not None else None,
+        segment=customer.segment_abc,
+        vip=vip_treatment(customer.tier, customer.segment_abc),
         accounts=[
             AccountCard(
                 id=a.id,

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_core.accounts import AccountBook
 from crm_core.agents import AgentDirectory, AgentExistsError
 from crm_core.coltypes import utcnow
+from crm_core.demo_commission import seed_demo_commission
 from crm_core.demo_data import DemoCustomer, demo_agent_names, demo_customers
 from crm_core.demo_rows import (
     DEMO_PIN,
@@ -88,6 +89,14 @@ def _agent_queues(index: int) -> list[str]:
     return [*special, "general", "priority"]
 
 
+def _agent_skills(index: int, queues: list[str]) -> dict[str, int]:
+    # Specialities at 3-5, wealth advice spread from expert (agent1) to beginner, so the
+    # bullseye widening and the skills order of the ACD have something to show in the demo.
+    skills = {queue: 5 - (index % 3) for queue in queues if queue in DEMO_QUEUES}
+    skills["wealth"] = max(1, 5 - index)
+    return skills
+
+
 async def _seed_agents(
     sessions: async_sessionmaker[AsyncSession], count: int, seed: int
 ) -> tuple[int, list[str]]:
@@ -101,8 +110,10 @@ async def _seed_agents(
         if login in existing:
             continue
         try:
+            index = int(login.removeprefix("agent")) - 1 if role == "agent" else 0
+            skills = _agent_skills(index, queues) if role == "agent" else {}
             await directory.create_agent(
-                login, name, DEMO_PASSWORD, extension=extension, role=role, queues=queues
+                login, name, DEMO_PASSWORD, extension=extension, role=role, queues=queues, skills=skills
             )
         except AgentExistsError:
             continue  # a concurrent seeding got there first
@@ -232,6 +243,7 @@ async def seed_demo(
         agent_ids = {login: id_ for login, id_ in await session.execute(select(Agent.login, Agent.id))}
         ids = DemoIds([agent_ids.get(login) for login in logins], agent_ids.get(SUPERVISOR_LOGIN), team_ids)
         created = await _seed_customers(session, people, book, pepper, ids, clock)
+    await seed_demo_commission(session_factory, clock.now)
     async with session_factory() as session:
         customers_total = int(
             await session.scalar(

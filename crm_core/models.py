@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from crm_core.models_acd import AcdQueue, AgentEvent, AgentStateRow, QueueEvent
 from crm_core.models_activity import Interaction, OwnershipHistory, SharingGrant, Transaction
+from crm_core.models_analytics import AnalyticsRun, CustomerSegment
 from crm_core.models_base import (
     ACCOUNT_STATUSES,
     ACCOUNT_TYPES,
@@ -36,6 +37,12 @@ from crm_core.models_base import (
     TRANSACTION_CHANNELS,
     Base,
     Timestamped,
+)
+from crm_core.models_commission import (
+    CommissionLine,
+    CommissionRule,
+    CommissionSplit,
+    CommissionStatement,
 )
 from crm_core.models_contracts import Contract, ContractInstallment, ContractLine, Payment
 from crm_core.models_people import Account, Agent, Customer, CustomerContact, PhoneNumber, Team
@@ -64,13 +71,19 @@ __all__ = [
     "Agent",
     "AgentEvent",
     "AgentStateRow",
+    "AnalyticsRun",
     "AuditLog",
     "Base",
+    "CommissionLine",
+    "CommissionRule",
+    "CommissionSplit",
+    "CommissionStatement",
     "Contract",
     "ContractInstallment",
     "ContractLine",
     "Customer",
     "CustomerContact",
+    "CustomerSegment",
     "Interaction",
     "JobLease",
     "OwnershipHistory",

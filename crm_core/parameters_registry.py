@@ -55,6 +55,36 @@ def _descending(thresholds: dict[str, str]) -> dict[str, str]:
 
 
 Names = Annotated[list[Name], Field(min_length=1, max_length=50), AfterValidator(_unique)]
+_RATE = re.compile(r"\d{1,3}(\.\d{1,6})?")
+
+
+def _amounts(values: dict[str, str]) -> dict[str, str]:
+    for name, amount in values.items():
+        if not _DECIMAL.fullmatch(amount):
+            raise ValueError(f'amount of {name!r} must be a decimal string like "4" or "0.50"')
+    return values
+
+
+def _rates(values: dict[str, str]) -> dict[str, str]:
+    for name, rate in values.items():
+        if not _RATE.fullmatch(rate):
+            raise ValueError(f'rate of {name!r} must be a decimal string like "0.015"')
+    return values
+
+
+def _amount(value: str) -> str:
+    return _amounts({"value": value})["value"]
+
+
+def _rate(value: str) -> str:
+    return _rates({"value": value})["value"]
+
+
+Amounts = Annotated[dict[Name, str], Field(min_length=1, max_length=20), AfterValidator(_amounts)]
+Rates = Annotated[dict[Name, str], Field(min_length=1, max_length=20), AfterValidator(_rates)]
+Amount = Annotated[str, AfterValidator(_amount)]
+Rate = Annotated[str, AfterValidator(_rate)]
+Percent = Annotated[StrictInt, Field(ge=1, le=100)]
 Thresholds = Annotated[dict[Name, str], Field(min_length=1, max_length=20), AfterValidator(_descending)]
 
 
@@ -112,6 +142,32 @@ _DECLARED: tuple[tuple[str, Any, Any, str, str], ...] = (
      "Wrong PINs in a row before the IVR locks PIN entry."),
     ("ivr.pin_lockout_minutes", Minutes, 15, "minutes ≥ 1",
      "How long PIN entry stays locked after too many wrong PINs."),
+    ("analytics.margin_rates", Rates,
+     {"deposit": "0.015", "wealth": "0.008", "loan": "0.025", "card": "0.12"},
+     "object: account type → yearly rate as a decimal string",
+     "Yearly margin the bank earns on a 12-month average balance of each account type (income)."),
+    ("analytics.card_fee_rate", Rate, "0.006", "decimal string",
+     "Fee income per unit of customer-initiated card spending (interchange)."),
+    ("analytics.contact_costs", Amounts,
+     {"phone": "4.00", "ivr": "0.50", "email": "2.00", "web": "0.30", "visit": "25.00", "sms": "0.10"},
+     "object: channel → decimal string (CNY)",
+     "Cost to serve of one contact (follow-up or call) on each channel; channels not listed cost 0."),
+    ("analytics.call_minute_cost", Amount, "1.50", "decimal string (CNY)",
+     "Cost to serve of each minute of talk time on a call, on top of the contact cost."),
+    ("analytics.vip_tiers", Names, ["private", "vip"], _NAMES,
+     "Tiers the IVR and the ACD treat as VIP (segment A by contribution is VIP too)."),
+    ("analytics.segment_a_tier", Name, "vip", "tier name",
+     "Service tier given to a segment-A customer whose AUM tier ranks lower."),
+    ("analytics.update_service_tier", StrictBool, True, "boolean",
+     "Whether a segmentation run sets each customer's tier from its AUM tier and segment."),
+    ("analytics.dormant_days", Days, 180, "days ≥ 1",
+     "Churn flag: no customer-initiated transaction for this many days."),
+    ("analytics.balance_drop_percent", Percent, 30, "percent 1..100",
+     "Churn flag: AUM balance this many percent below its 3-month average."),
+    ("analytics.complaint_days", Days, 90, "days ≥ 1",
+     "Churn flag: a follow-up with a complaint disposition within this many days."),
+    ("analytics.complaint_dispositions", Names, ["complaint"], _NAMES,
+     "Follow-up dispositions that count as a complaint."),
     ("console.pause_reasons", Names, ["break", "lunch", "training", "meeting", "after-call-work"], _NAMES,
      "Reasons an agent may give for pausing."),
 )  # fmt: skip

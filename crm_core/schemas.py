@@ -49,6 +49,10 @@ class CustomerCard(BaseModel):
     tier: str
     phone_e164: str | None = None
     owner_agent: str | None = None
+    # ABC segment by contribution (None until analytics has run) and the VIP-treatment
+    # flag of crm_core.analytics_value.vip_treatment (VIP tier or segment A).
+    segment: str | None = None
+    vip: bool = False
     accounts: list[AccountCard] = Field(default_factory=list)
     recent_follow_ups: list[FollowUpCard] = Field(default_factory=list)
 

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Protocol
 
-from fastapi import Depends, HTTPException, Path, Query, Request, status
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent_console.api import BEARER, UNAUTHORIZED_HEADERS
+from agent_console.auth import SessionDep
 from agent_console.crm.actors import DbActorResolver, DbPopAuditor
 from agent_console.hub import Hub
-from agent_console.sessions import SessionStore
 from crm_core.actor import Actor
+from crm_core.analytics_services import AnalyticsServices
 from crm_core.audit import AuditLog
 from crm_core.coltypes import utcnow
+from crm_core.commission import CommissionService
 from crm_core.contracts import ContractService
 from crm_core.customer_service import CustomerService
 from crm_core.errors import InvalidInput
@@ -89,10 +89,14 @@ class CrmServices:
     followups: FollowUpService
     reminders: ReminderService
     contracts: ContractService
+    commission: CommissionService
     parameters: ParameterStore
     audit: AuditLog
     actors: ActorResolver
     pops: PopAuditor
+    analytics: AnalyticsServices | None = None
+    #: The database the services share, for read-only views that combine several of them.
+    sessions: async_sessionmaker[AsyncSession] | None = None
 
     @classmethod
     def build(
@@ -123,10 +127,13 @@ class CrmServices:
             followups=FollowUpService(sessions, parameters, clock=clock),
             reminders=ReminderService(sessions, parameters, clock=clock),
             contracts=ContractService(sessions, parameters, clock=clock),
+            commission=CommissionService(sessions, clock=clock),
             parameters=parameters,
             audit=AuditLog(sessions),
             actors=DbActorResolver(sessions, ttl=actor_cache_ttl),
             pops=DbPopAuditor(sessions),
+            analytics=AnalyticsServices.build(sessions, parameters, clock=clock),
+            sessions=sessions,
         )
 
 
@@ -135,21 +142,8 @@ def crm_services(request: Request) -> CrmServices:
     return services
 
 
-async def current_actor(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-) -> Actor:
+async def current_actor(request: Request, session: SessionDep) -> Actor:
     """The acting user of a request with a live bearer token (401 otherwise)."""
-    if credentials is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first", headers=UNAUTHORIZED_HEADERS)
-    sessions: SessionStore = request.app.state.sessions
-    session = sessions.get(credentials.credentials)
-    if session is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "session expired or unknown; log in again",
-            headers=UNAUTHORIZED_HEADERS,
-        )
     hub: Hub = request.app.state.hub
     login = session.agent.login
     remote_addr = request.client.host if request.client else None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from agent_console.crm import (
+    analytics,
     audit,
+    commission,
     contracts,
     customers,
     followups,
@@ -24,4 +26,6 @@ def crm_router() -> APIRouter:
     router = APIRouter()
     for area in (customers, protection, sharing, followups, recycle, contracts, reminders, parameters, audit):
         router.include_router(area.router)
+    router.include_router(commission.router)
+    router.include_router(analytics.router)
     return router

@@ -23,7 +23,9 @@ POSTGRES_ENV = "BANKCTI_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 #: Every table, referencing tables before the ones they reference (the order DELETE needs).
 TABLES = (
-    "audit_log", "callback_requests", "lost_card_reports", "job_leases", "parameter_changes", "parameters",
+    "audit_log", "commission_lines", "commission_statements", "commission_splits", "commission_rules",
+    "customer_segments", "analytics_runs", "queue_events", "agent_events", "agent_states", "acd_queues",
+    "callback_requests", "lost_card_reports", "job_leases", "parameter_changes", "parameters",
     "payments", "contract_installments",
     "contract_lines", "contracts", "sharing_grants", "ownership_history", "transactions",
     "customer_contacts", "interactions", "accounts", "phone_numbers", "customers", "teams", "agents",

@@ -32,6 +32,8 @@ TABLES = {
     "transactions", "contracts", "contract_lines", "contract_installments", "payments", "ownership_history",
     "sharing_grants", "parameters", "parameter_changes", "audit_log", "job_leases", "lost_card_reports",
     "callback_requests", "acd_queues", "agent_states", "queue_events", "agent_events",
+    "analytics_runs", "customer_segments",
+    "commission_rules", "commission_splits", "commission_statements", "commission_lines",
 }  # fmt: skip
 HEAD = "0006"
 

@@ -31,6 +31,24 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "ivr.pin_max_failures": 3,
     "ivr.pin_lockout_minutes": 15,
     "console.pause_reasons": ["break", "lunch", "training", "meeting", "after-call-work"],
+    "analytics.margin_rates": {"deposit": "0.015", "wealth": "0.008", "loan": "0.025", "card": "0.12"},
+    "analytics.card_fee_rate": "0.006",
+    "analytics.contact_costs": {
+        "phone": "4.00",
+        "ivr": "0.50",
+        "email": "2.00",
+        "web": "0.30",
+        "visit": "25.00",
+        "sms": "0.10",
+    },
+    "analytics.call_minute_cost": "1.50",
+    "analytics.vip_tiers": ["private", "vip"],
+    "analytics.segment_a_tier": "vip",
+    "analytics.update_service_tier": True,
+    "analytics.dormant_days": 180,
+    "analytics.balance_drop_percent": 30,
+    "analytics.complaint_days": 90,
+    "analytics.complaint_dispositions": ["complaint"],
 }
 
 
