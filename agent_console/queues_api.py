@@ -128,14 +128,14 @@ def queues_router(admin: QueueAdmin) -> APIRouter:
         unknown = sorted(set(body.settings) - DB_QUEUE_FIELDS)
         if unknown:
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
                 f"{unknown[0]}: not a database queue setting (set it in the queue file; "
                 f"the database holds {', '.join(sorted(DB_QUEUE_FIELDS))})",
             )
         try:
             queue = await admin.save_queue(name, body.settings)
         except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         log.info("queues.saved", extra={"queue": name, "by": session.agent.login})
         return _view(queue)
 

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -29,7 +30,10 @@ from crm_core.schemas import InteractionRecord, IvrStep
 from cti.fastagi import AgiChannel, AgiHangup
 from ivr import IvrEngine, IvrResult
 
-__all__ = ["CallFlowSettings", "HistoryWriter", "InboundCallFlow"]
+__all__ = ["ROUTED_MEMORY", "CallFlowSettings", "HistoryWriter", "InboundCallFlow"]
+
+#: Calls whose IVR result is kept for a transfer back into a queue.
+ROUTED_MEMORY = 5000
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,9 @@ class InboundCallFlow:
         self._settings = settings
         self._callbacks = callbacks
         self._live: dict[str, _LiveCall] = {}
+        # What the IVR learnt of recent calls, for a call an agent transfers back into a queue:
+        # the next agent's pop shows the same customer and IVR path (bounded: oldest dropped).
+        self._routed: OrderedDict[str, IvrResult] = OrderedDict()
 
     @property
     def live_calls(self) -> int:
@@ -131,9 +138,14 @@ class InboundCallFlow:
         if transfer_queue:
             # An agent blind-transferred the call back to us (cti.control): no IVR again.
             log.info("call.transferred_in", extra={"call_id": call.call_id, "queue": transfer_queue})
-            return await self._queue_and_connect(
-                channel, call, IvrResult(outcome="routed", route_queue=transfer_queue)
-            )
+            known = self._routed.get(call.call_id)
+            if known is not None:
+                transferred = known.model_copy(
+                    update={"route_queue": transfer_queue, "route_skills": frozenset()}
+                )
+            else:
+                transferred = IvrResult(outcome="routed", route_queue=transfer_queue)
+            return await self._queue_and_connect(channel, call, transferred)
         result = await self._ivr.run(
             channel, entry=self._settings.entry_menu, on_step=call.path.append, call_id=call.call_id
         )
@@ -151,6 +163,9 @@ class InboundCallFlow:
             return "abandoned_in_ivr"
         if result.outcome != "routed" or not result.route_queue:
             return "ended_in_ivr"
+        self._routed[call.call_id] = result
+        while len(self._routed) > ROUTED_MEMORY:
+            self._routed.popitem(last=False)
         return await self._queue_and_connect(channel, call, result)
 
     async def _queue_and_connect(self, channel: AgiChannel, call: _LiveCall, result: IvrResult) -> str:

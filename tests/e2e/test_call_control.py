@@ -217,6 +217,8 @@ async def test_blind_transfer_to_a_queue_then_attended_transfer(db_url: str, tmp
         assert moved.status_code == 200, moved.text
         offer = await bob.console.next_message("call.offered", timeout=20)
         assert offer.event["call_id"] == call_id
+        # bob's pop shows what the IVR learnt in the first session (the caller is not asked again).
+        assert [step["node"] for step in offer.event["ivr_path"]][:1] == ["welcome"]
         await bob.console.next_message("call.connected", timeout=20)
         assert seen(call, "BlindTransfer", TransfererChannel="PJSIP/1001-")() is not None
         assert state(stack, "bob") == "on_call"
