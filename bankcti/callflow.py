@@ -217,7 +217,6 @@ class InboundCallFlow:
                 offer = waited.offer
                 if call.pop_task is not None:
                     await call.pop_task  # the agent sees the caller before the phone rings
-                await channel.set_music(False)
                 ring_timeout = self._acd.queue_config(offer.call.queue).ring_timeout
                 status, answered_seconds, peer = await self._dial(channel, offer.dial_string, ring_timeout)
                 if status == "ANSWER":

@@ -64,6 +64,7 @@ class QueueWait:
         self._moh = moh_class
         self._poll_ms = poll_ms
         self._announced_at: float | None = None
+        self._music_on = False
         self.announcements: list[tuple[int, float, str]] = []  # (position, seconds, method)
 
     async def wait(self) -> WaitResult:
@@ -75,22 +76,28 @@ class QueueWait:
             now = time.time()
             digit = ""
             if self._announced_at is None or now - self._announced_at >= config.announce_seconds:
-                await channel.set_music(False)
+                await self._music(False)
                 digit = await self._announce(config, first=self._announced_at is None)
                 self._announced_at = time.time()
                 if offer.done():
                     break
             if not digit:
-                await channel.set_music(True, self._moh)
+                # One SET MUSIC per stretch of waiting, not per poll: the slices stay one AGI command each.
+                await self._music(True)
                 digit = await channel.wait_for_digit(self._poll_ms)
             if digit and digit == config.callback_key and self._callbacks is not None and not offer.done():
-                await channel.set_music(False)
+                await self._music(False)
                 return await self._keep_place()
+        await self._music(False)
         try:
             return WaitResult(offer=offer.result())
         except QueueExit as exit_:
-            await channel.set_music(False)
             return await self._exited(exit_)
+
+    async def _music(self, on: bool) -> None:
+        if on != self._music_on:
+            await self._channel.set_music(on, self._moh if on else "")
+            self._music_on = on
 
     async def _announce(self, config: QueueConfig, *, first: bool) -> str:
         """Position and wait; returns the callback key if the caller pressed it during the prompt."""
