@@ -105,21 +105,28 @@ class QueueWait:
         if figures is None:
             return ""
         position, estimate = figures
-        channel = self._channel
-        await channel.stream_file("bankcti/queue-position")
-        await channel.say_number(position)
-        await channel.stream_file("bankcti/queue-in-line")
+        prompts: list[tuple[str, str | int]] = [
+            ("file", "bankcti/queue-position"),
+            ("number", position),
+            ("file", "bankcti/queue-in-line"),
+        ]
         if estimate.method != "none":
             minutes = announce_minutes(estimate.seconds)
             if minutes <= 1 and estimate.seconds < 60:
-                await channel.stream_file("bankcti/queue-wait-short")
+                prompts.append(("file", "bankcti/queue-wait-short"))
             else:
-                await channel.stream_file("bankcti/queue-wait")
-                await channel.say_number(minutes)
-                await channel.stream_file("bankcti/minutes")
+                prompts += [("file", "bankcti/queue-wait"), ("number", minutes), ("file", "bankcti/minutes")]
         pressed = ""
-        if first and self._callbacks is not None:
-            pressed = await channel.stream_file("bankcti/queue-callback-key", config.callback_key)
+        for kind, what in prompts:
+            if self._ticket.offer.done():
+                # An agent was reserved meanwhile: their phone must not ring behind the rest of the message.
+                return ""
+            if kind == "number":
+                await self._channel.say_number(int(what))
+            else:
+                await self._channel.stream_file(str(what))
+        if first and self._callbacks is not None and not self._ticket.offer.done():
+            pressed = await self._channel.stream_file("bankcti/queue-callback-key", config.callback_key)
         self.announcements.append((position, estimate.seconds, estimate.method))
         log.info(
             "queue.announced",

@@ -160,3 +160,17 @@ async def test_nobody_logged_in_offers_a_callback_at_once(db_url: str, tmp_path:
         assert any(c.startswith("STREAM FILE bankcti/no-agents") for c in call.agi_commands)
         await call.hangup()
         await call.wait_finished(timeout=20)
+
+
+async def test_an_agent_freed_during_the_announcement_is_rung_without_waiting_for_its_end(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with world(db_url, tmp_path, [AgentSpec("ann", "1001", ("general",))], CUSTOMERS) as w:
+        await w.state("ann", "paused", "break")
+        call = await w.call(FIRST, "1")
+        await command_seen(call, "STREAM FILE bankcti/queue-position")
+        await w.state("ann", "available")
+        await command_seen(call, "EXEC Dial")
+        # The rest of the message (and its callback offer) is dropped: ann's phone rings at once.
+        assert not any(c.startswith("STREAM FILE bankcti/queue-callback-key") for c in call.agi_commands)
+        await call.hangup()
