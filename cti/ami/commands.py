@@ -2,7 +2,7 @@
 
 :class:`AmiCommands` is the base of :class:`cti.ami.client.AmiClient`; it only
 builds the fields of each action exactly as Asterisk expects them (the field
-order matches the real traces in ``shared/asterisk-traces``).
+order matches the real traces in ``tests/fixtures/asterisk``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ filters, event fan-out) and FastAGI as a client (``res_agi``), runs a
 Python-coded dialplan mirroring the lab's ``extensions.conf`` (``ivr-in``,
 ``caller``, ``agents``) plus the product's ``bankcti-inbound`` context, and
 emits the same events, in the same order and with the same keys, as the real
-traces in ``shared/asterisk-traces``.  Used by the demo, the tests and
+traces in ``tests/fixtures/asterisk``.  Used by the demo, the tests and
 ``bankcti bench``.  Call control (``Park``/``ParkedCall``, ``BlindTransfer``,
 ``Atxfer``/``CancelAtxfer``, ``ChanSpy``) and its ``bankcti-dial`` context
 live in :mod:`~cti.simulator.ami_control_actions`,

@@ -1,7 +1,7 @@
 """The AMI server of the simulated Asterisk: sessions, login, dispatch, event fan-out.
 
 Speaks ``Asterisk Call Manager/11.0.0`` like Asterisk 22 (see
-``shared/asterisk-traces``): a banner line with no blank line after it;
+``tests/fixtures/asterisk``): a banner line with no blank line after it;
 ``Login`` (wrong secret → ``Authentication failed`` after a delay, then the
 socket closes; any other action before login → ``Permission denied``);
 ``FullyBooted`` then ``SuccessfulAuth`` after a good login; security events

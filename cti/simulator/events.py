@@ -1,7 +1,7 @@
 """Builders of the AMI events the simulator emits, key for key like Asterisk 22.
 
 Every builder returns an :class:`~cti.ami.message.AmiMessage` whose keys come
-in exactly the order seen in ``shared/asterisk-traces``: ``Event``,
+in exactly the order seen in ``tests/fixtures/asterisk``: ``Event``,
 ``Privilege``, then the channel snapshot (``Channel`` … ``Linkedid``, one
 ``ChanVariable`` line per ``manager.conf`` ``channelvars`` name), then the
 event's own keys.  Two-channel events repeat the snapshot with a ``Dest``

@@ -3,7 +3,7 @@
 It listens for AMI clients (like Asterisk's ``manager.conf`` listener) and,
 for each ``AGI()`` in its dialplan, connects to the service's FastAGI server
 like ``res_agi``.  Calls come from AMI ``Originate`` (the lab's way, see
-``shared/asterisk-traces``) or from :meth:`PbxSimulator.place_call` (an
+``tests/fixtures/asterisk``) or from :meth:`PbxSimulator.place_call` (an
 inbound trunk call into ``bankcti-inbound``).
 
 Example::

@@ -1,4 +1,4 @@
-"""Access to the recorded Asterisk traces in ``shared/asterisk-traces``.
+"""Access to the recorded Asterisk traces in ``tests/fixtures/asterisk``.
 
 A transcript (``*.transcript.txt``) is a header of ``#`` lines followed by
 blocks ``#### +<seconds> <C->S|S->C> <N> bytes`` + newline + exactly N raw bytes
@@ -15,10 +15,9 @@ from pathlib import Path
 
 from cti.ami.message import AmiMessage, AmiParser
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-TRACES = SHARED / "asterisk-traces"
-CACOFONISK = SHARED / "peer-fixtures" / "cacofonisk" / "tests" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TRACES = FIXTURES / "asterisk"
+CACOFONISK = FIXTURES / "peers" / "cacofonisk" / "tests" / "fixtures"
 
 _BLOCK = re.compile(rb"#### \+(\d+(?:\.\d+)?) (C->S|S->C) (\d+) bytes\n")
 

@@ -17,8 +17,7 @@ from fastagi_peer import DEFAULT_TIMEOUT, AgiPeer
 
 __all__ = ["TRACES_DIR", "AgiTrace", "TraceBlock", "load_trace", "replay"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TRACES_DIR = REPO_ROOT.parent / "shared" / "asterisk-traces"
+TRACES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk"
 
 FROM_ASTERISK = "ASTERISK->SCRIPT"
 FROM_SCRIPT = "SCRIPT->ASTERISK"

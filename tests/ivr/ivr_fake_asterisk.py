@@ -1,7 +1,7 @@
 """A scripted stand-in for Asterisk's side of one FastAGI session (test helper).
 
 It connects to a FastAGI server, sends an ``agi_*`` block like Asterisk 22
-(see ``shared/asterisk-traces/fastagi-*.txt``), then answers each command:
+(see ``tests/fixtures/asterisk/fastagi-*.txt``), then answers each command:
 ``GET DATA`` from a script of key presses, everything else like a live
 channel.  A hang-up is what the real trace shows: ``200 result=-1`` for the
 pending command, an unsolicited ``HANGUP`` line, then ``511`` for any later

@@ -2,7 +2,7 @@
 server that records the exact bytes, and trace normalisation helpers.
 
 Everything talks real TCP on 127.0.0.1.  Traces are read from
-``<repo>/../shared/asterisk-traces``.
+``tests/fixtures/asterisk`` (copied from a real Asterisk 22.10.1).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from pathlib import Path
 
 from cti.ami.message import AmiMessage, AmiParser, parse_all
 
-REPO = Path(__file__).resolve().parents[2]
-TRACES = REPO.parent / "shared" / "asterisk-traces"
+TRACES = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk"
 LAB_AGI_SCRIPT = [
     "ANSWER",
     'STREAM FILE hello-world ""',
