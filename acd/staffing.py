@@ -2,7 +2,7 @@
 
 For each interval of the day the forecast takes the average number of calls
 offered to the queue in that interval on the last ``weeks`` same weekdays
-(:meth:`crm_core.cc_stats.ContactCenterStats.arrivals`) and the queue's AHT
+(:meth:`crm_core.stats.contact_center.ContactCenterStats.arrivals`) and the queue's AHT
 over the same days, and finds the smallest number of agents whose Erlang C
 service level reaches the target (:func:`acd.estimate.agents_for_service_level`).
 Reference check (domain.md): 100 calls in 30 min, AHT 180 s, 80/20 → 14
@@ -27,8 +27,8 @@ from acd.estimate import (
     occupancy,
     service_level,
 )
-from crm_core.cc_stats import ContactCenterStats
 from crm_core.errors import InvalidInput
+from crm_core.stats.contact_center import ContactCenterStats
 
 __all__ = ["StaffingForecast", "StaffingInterval", "forecast_queue", "staff_interval", "staffing_plan"]
 

@@ -33,7 +33,7 @@ from agent_console.hub import Hub
 from agent_console.ports import AgentControl, CallControl, WatchScopes
 from agent_console.schemas import AgentStatus
 from agent_console.sessions import Session
-from crm_core.customer_views import mask_phone
+from crm_core.customers.views import mask_phone
 
 __all__ = ["calls_router"]
 

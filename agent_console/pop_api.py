@@ -23,9 +23,9 @@ from sqlalchemy import select
 
 from agent_console.crm.deps import Crm, CurrentActor
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.coltypes import utcnow
-from crm_core.customer_schemas import CustomerSummary
+from crm_core.customers.schemas import CustomerSummary
 from crm_core.models import Agent
+from crm_core.models.coltypes import utcnow
 
 __all__ = ["DeskConfig", "MyCustomer", "MyCustomers", "desk_router"]
 

@@ -28,12 +28,12 @@ from acd.staffing import StaffingInterval as StaffingIntervalFigures
 from agent_console.crm.deps import CurrentActor
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
 from crm_core.actor import Actor
-from crm_core.cc_stats import ContactCenterStats
-from crm_core.cc_stats_csv import report_csv, rows_csv, series_csv
-from crm_core.cc_stats_intervals import Granularity, check_day, parse_zone
-from crm_core.cc_stats_schemas import GroupBy, IntervalSeries, StatsReport
-from crm_core.coltypes import utcnow
 from crm_core.errors import AccessDenied, InvalidInput
+from crm_core.models.coltypes import utcnow
+from crm_core.stats.contact_center import ContactCenterStats
+from crm_core.stats.csv_export import report_csv, rows_csv, series_csv
+from crm_core.stats.intervals import Granularity, check_day, parse_zone
+from crm_core.stats.schemas import GroupBy, IntervalSeries, StatsReport
 
 __all__ = ["StaffingInterval", "StaffingReport", "reports_router"]
 

@@ -27,14 +27,14 @@ from bankcti.acd_setup import (
 from bankcti.callbacks import CallbackEngine, OriginatePort
 from bankcti.callflow import HistoryWriter
 from bankcti.settings import Settings
-from crm_core.acd_store import (
+from crm_core.contact_center.acd_store import (
     AcdRecorder,
     load_agent_states,
     load_queue_rows,
     load_routing_agents,
     save_queue_row,
 )
-from crm_core.selfservice import SelfService
+from crm_core.selfservice.service import SelfService
 from cti.ami.message import AmiMessage
 from ivr import MenuSet
 

@@ -23,7 +23,13 @@ from acd import Acd, QueueConfig, QueueConfigError, SavedAgentState
 from acd.config import QueueFile, check_references, queue_from_mapping
 from acd.events import AgentStateChanged, BusEvent, EventSink, QueueTransition
 from acd.priority import PriorityWeights
-from crm_core.acd_store import AcdRecorder, AgentEventRecord, QueueEventRecord, RoutingAgent, StoredAgentState
+from crm_core.contact_center.acd_store import (
+    AcdRecorder,
+    AgentEventRecord,
+    QueueEventRecord,
+    RoutingAgent,
+    StoredAgentState,
+)
 from cti.ami.message import AmiMessage
 from ivr import MenuSet
 

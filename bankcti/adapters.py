@@ -11,7 +11,7 @@ from acd import Acd, AgentRecord, InvalidTransition
 from agent_console.ports import InvalidTransition as ConsoleInvalidTransition
 from agent_console.schemas import AgentStatus
 from bankcti.history import ResilientHistory
-from crm_core.agents import AgentDirectory, AgentProfile
+from crm_core.contact_center.agents import AgentDirectory, AgentProfile
 
 __all__ = ["AcdAgentControl", "CrmAuthenticator", "CrmNoteWriter"]
 

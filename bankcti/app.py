@@ -33,16 +33,16 @@ from bankcti.callflow import CallFlowSettings, InboundCallFlow
 from bankcti.crm_jobs import register_crm_jobs
 from bankcti.history import ResilientHistory
 from bankcti.settings import Settings
-from crm_core.accounts import load_or_create_pepper
-from crm_core.agents import AgentDirectory
-from crm_core.analytics_runner import SegmentationRunner
-from crm_core.customers import CustomerDirectory
+from crm_core.analytics.runner import SegmentationRunner
+from crm_core.contact_center.agents import AgentDirectory
+from crm_core.customers.accounts import load_or_create_pepper
+from crm_core.customers.directory import CustomerDirectory
 from crm_core.db import create_engine, session_factory
-from crm_core.interactions import InteractionWriter
+from crm_core.followups.interactions import InteractionWriter
 from crm_core.jobs import JobRunner, default_holder
-from crm_core.parameters import ParameterStore
-from crm_core.protection import ProtectionService
-from crm_core.selfservice import SelfService
+from crm_core.parameters.store import ParameterStore
+from crm_core.protection.service import ProtectionService
+from crm_core.selfservice.service import SelfService
 from cti.ami.client import AmiClient, AmiError
 from cti.ami.message import AmiMessage
 from cti.control import CallControl

@@ -22,7 +22,7 @@ from acd import Acd
 from acd.model import AgentState
 from agent_console.schemas import AgentStatus
 from bankcti.adapters import AcdAgentControl
-from crm_core.agents import AgentDirectory
+from crm_core.contact_center.agents import AgentDirectory
 from crm_core.schemas import InteractionRecord
 from cti.control import CallControl, ControlRefused, TransferKind, TransferTarget
 from cti.tracker import Call, CallState, CallTracker

@@ -41,14 +41,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from acd import Acd, Offer, QueuedCall
 from acd.events import EventSink, QueueTransition
 from bankcti.callflow import HistoryWriter
-from crm_core.acd_store import (
+from crm_core.contact_center.acd_store import (
     CallbackPlace,
     pending_callback_places,
     record_callback_attempt,
     set_callback_place,
 )
 from crm_core.schemas import InteractionRecord
-from crm_core.selfservice import SelfService
+from crm_core.selfservice.service import SelfService
 from cti.ami.message import AmiMessage
 
 __all__ = ["CallbackEngine", "OriginatePort"]

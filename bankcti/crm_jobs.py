@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_core.analytics_runner import SegmentationRunner
-from crm_core.contract_jobs import EXPIRY_JOB, expire_job
+from crm_core.analytics.runner import SegmentationRunner
+from crm_core.contracts.jobs import EXPIRY_JOB, expire_job
+from crm_core.customers.recycle import purge_expired
 from crm_core.jobs import JobRunner
-from crm_core.parameters import ParameterStore
-from crm_core.protection import ProtectionService
-from crm_core.recycle import purge_expired
-from crm_core.sharing import expire_grants
+from crm_core.parameters.store import ParameterStore
+from crm_core.protection.service import ProtectionService
+from crm_core.protection.sharing import expire_grants
 
 __all__ = ["ANALYTICS_JOB", "JOB_INTERVALS", "register_crm_jobs"]
 

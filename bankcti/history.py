@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from crm_core.interactions import InteractionWriter
+from crm_core.followups.interactions import InteractionWriter
 from crm_core.schemas import InteractionRecord
 
 __all__ = ["ResilientHistory"]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from crm_core.coltypes import UtcDateTime
+from crm_core.models.coltypes import UtcDateTime
 
 __all__ = ["database_now", "db_now"]
 
@@ -28,7 +28,7 @@ class db_now(FunctionElement[datetime]):
     PostgreSQL: ``statement_timestamp()`` (not ``now()``, which is frozen at
     the start of the transaction).  SQLite: UTC wall time with milliseconds,
     in the text format SQLAlchemy stores datetimes in, so it compares
-    correctly with :class:`~crm_core.coltypes.UtcDateTime` columns.
+    correctly with :class:`~crm_core.models.coltypes.UtcDateTime` columns.
     """
 
     type = UtcDateTime()

@@ -50,7 +50,7 @@ class CustomerCard(BaseModel):
     phone_e164: str | None = None
     owner_agent: str | None = None
     # ABC segment by contribution (None until analytics has run) and the VIP-treatment
-    # flag of crm_core.analytics_value.vip_treatment (VIP tier or segment A).
+    # flag of crm_core.analytics.value.vip_treatment (VIP tier or segment A).
     segment: str | None = None
     vip: bool = False
     accounts: list[AccountCard] = Field(default_factory=list)

@@ -1,6 +1,6 @@
 """Caller ID → E.164, the key the customer directory matches on.
 
-The same rules as ``crm_core.phones.normalize`` (phonenumbers, default region
+The same rules as ``crm_core.customers.phones.normalize`` (phonenumbers, default region
 from settings), kept here so the IVR does not depend on crm_core internals:
 the IVR only reports the number, the directory does the matching.
 """

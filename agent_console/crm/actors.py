@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm_core.access.audit import audit
 from crm_core.actor import Actor
-from crm_core.audit import audit
 from crm_core.errors import AccessDenied
 from crm_core.models import Agent, Team
 

@@ -17,14 +17,14 @@ from fastapi.responses import Response
 
 from agent_console.crm.deps import Crm, CrmServices, CurrentActor
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.access import visible_customers_clause
+from crm_core.access.rules import visible_customers_clause
 from crm_core.actor import Actor
-from crm_core.analytics_crm import AgentStats, CrmStatistics, FollowUpCount, FunnelStage
-from crm_core.analytics_report import SEGMENT_CSV_COLUMNS, latest_run_id, overview, recent_runs, segment_rows
-from crm_core.analytics_schemas import RunSummary, SegmentOverview
-from crm_core.analytics_services import AnalyticsServices
-from crm_core.coltypes import utcnow
+from crm_core.analytics.report import SEGMENT_CSV_COLUMNS, latest_run_id, overview, recent_runs, segment_rows
+from crm_core.analytics.schemas import RunSummary, SegmentOverview
+from crm_core.analytics.services import AnalyticsServices
 from crm_core.errors import AccessDenied, InvalidInput, NotFound
+from crm_core.models.coltypes import utcnow
+from crm_core.stats.crm import AgentStats, CrmStatistics, FollowUpCount, FunnelStage
 
 __all__ = ["router"]
 

@@ -1,7 +1,7 @@
 """``/api/crm/audit``: who viewed or changed which record, when, from where.
 
 Supervisors read their teams' part of the log, admins all of it, agents
-none (:class:`crm_core.audit.AuditLog`).  Newest entries first.
+none (:class:`crm_core.access.audit.AuditLog`).  Newest entries first.
 """
 
 from datetime import datetime
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 
 from agent_console.crm.deps import Crm, CurrentActor, as_utc
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.audit import MAX_AUDIT_LIMIT, AuditPage
+from crm_core.access.audit import MAX_AUDIT_LIMIT, AuditPage
 
 __all__ = ["router"]
 

@@ -1,6 +1,6 @@
 """Commission accounting (提成核算): rules, credit splits, statements per agent, approval, CSV.
 
-Everything is :class:`crm_core.commission.CommissionService`'s: an agent sees
+Everything is :class:`crm_core.commission.service.CommissionService`'s: an agent sees
 their own statements, a supervisor their teams', an admin all; rules are
 changed (a new version each time) and periods run by admins; a statement
 is approved by a supervisor of the agent's team or an admin and is frozen
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console.crm.deps import MAX_ID, ContractId, Crm, CurrentActor
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.commission_schemas import (
+from crm_core.commission.schemas import (
     ProductKey,
     RuleCreate,
     RuleUpdate,

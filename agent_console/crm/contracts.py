@@ -2,7 +2,7 @@
 
 The state machine (draft → pending → approved/rejected → active →
 expired/terminated) and the four-eyes rule are
-:class:`crm_core.contracts.ContractService`'s: an illegal move is a 409, an
+:class:`crm_core.contracts.service.ContractService`'s: an illegal move is a 409, an
 action the user may not take a 403.  Amounts travel as strings.
 """
 
@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console.crm.deps import MAX_ID, ContractId, Crm, CurrentActor, CustomerId, PageNumber, PageSize
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.contract_jobs import MAX_WITHIN_DAYS
-from crm_core.contract_schemas import (
+from crm_core.contracts.jobs import MAX_WITHIN_DAYS
+from crm_core.contracts.schemas import (
     ContractAction,
     ContractCreate,
     ContractPage,
@@ -32,7 +32,7 @@ router = APIRouter(
 
 
 class ContractCreateRequest(ContractCreate):
-    """A new contract (see :class:`~crm_core.contract_schemas.ContractCreate`)."""
+    """A new contract (see :class:`~crm_core.contracts.schemas.ContractCreate`)."""
 
     # Bounded like every id here: a larger one cannot name a row and would overflow the column.
     renewed_from_id: int | None = Field(default=None, ge=1, le=MAX_ID)

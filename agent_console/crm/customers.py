@@ -1,6 +1,6 @@
 """``/api/crm/customers``: list, view, create, change, delete customers; their phones and contacts.
 
-Access is the services' (:mod:`crm_core.access`): a list holds only the
+Access is the services' (:mod:`crm_core.access.rules`): a list holds only the
 customers the user may read, a view writes a ``view`` audit row, writes need
 read-write rights.  Deleting moves the customer to the recycle bin
 (:mod:`agent_console.crm.recycle` restores or purges it).
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from agent_console.crm.deps import ContactId, Crm, CurrentActor, CustomerId, PageNumber, PageSize, PhoneId
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.customer_schemas import (
+from crm_core.customers.schemas import (
     ContactInput,
     ContactView,
     CustomerCreate,

@@ -19,20 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agent_console.auth import SessionDep
 from agent_console.crm.actors import DbActorResolver, DbPopAuditor
 from agent_console.hub import Hub
+from crm_core.access.audit import AuditLog
 from crm_core.actor import Actor
-from crm_core.analytics_services import AnalyticsServices
-from crm_core.audit import AuditLog
-from crm_core.coltypes import utcnow
-from crm_core.commission import CommissionService
-from crm_core.contracts import ContractService
-from crm_core.customer_service import CustomerService
+from crm_core.analytics.services import AnalyticsServices
+from crm_core.commission.service import CommissionService
+from crm_core.contracts.service import ContractService
+from crm_core.customers.recycle import RecycleBin
+from crm_core.customers.service import CustomerService
 from crm_core.errors import InvalidInput
-from crm_core.followups import FollowUpService
-from crm_core.parameters import ParameterStore
-from crm_core.protection import ProtectionService
-from crm_core.recycle import RecycleBin
-from crm_core.reminders import ReminderService
-from crm_core.sharing import SharingService
+from crm_core.followups.reminders import ReminderService
+from crm_core.followups.service import FollowUpService
+from crm_core.models.coltypes import utcnow
+from crm_core.parameters.store import ParameterStore
+from crm_core.protection.service import ProtectionService
+from crm_core.protection.sharing import SharingService
 
 __all__ = [
     "MAX_ID",

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console.crm.deps import Crm, CurrentActor, CustomerId, PageNumber
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.followups import MAX_CONTENT_LENGTH, FollowUpView
+from crm_core.followups.service import MAX_CONTENT_LENGTH, FollowUpView
 from crm_core.paging import Page
 
 __all__ = ["FollowUpRequest", "router"]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent_console.crm.deps import Crm, CurrentActor
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
 from crm_core.errors import AccessDenied, NotFound
-from crm_core.parameters import ParameterChangeView, ParameterView
+from crm_core.parameters.store import ParameterChangeView, ParameterView
 
 __all__ = ["ParameterChange", "router"]
 

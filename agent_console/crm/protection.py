@@ -1,7 +1,7 @@
 """Customer protection: claim from the public pool, release, assign, transfer, lock, unlock.
 
 The rules (caps, the bar on a previous owner, who may hand customers
-over) are :class:`crm_core.protection.ProtectionService`'s; each change
+over) are :class:`crm_core.protection.service.ProtectionService`'s; each change
 writes ownership history and an audit row.  A refused rule is a 409.
 """
 
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console.crm.deps import Crm, CurrentActor, CustomerId
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.protection import OwnershipChange, OwnershipView
+from crm_core.protection.service import OwnershipChange, OwnershipView
 
 __all__ = ["HandOverRequest", "LockRequest", "ReleaseRequest", "router"]
 

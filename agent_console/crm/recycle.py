@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 
 from agent_console.crm.deps import Crm, CurrentActor, CustomerId, PageNumber, PageSize
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.customer_schemas import CustomerSummary, RecycleEntry
+from crm_core.customers.schemas import CustomerSummary, RecycleEntry
 from crm_core.paging import Page
 
 __all__ = ["router"]

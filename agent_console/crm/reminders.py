@@ -1,14 +1,14 @@
 """``/api/crm/reminders``: whom to contact today, who is about to go back to the pool, which contracts end.
 
 An agent gets their own customers (and shared ones to contact), a
-supervisor their teams', an admin everyone's (:class:`crm_core.reminders.ReminderService`).
+supervisor their teams', an admin everyone's (:class:`crm_core.followups.reminders.ReminderService`).
 """
 
 from fastapi import APIRouter
 
 from agent_console.crm.deps import Crm, CurrentActor
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.reminders import Reminders
+from crm_core.followups.reminders import Reminders
 
 __all__ = ["router"]
 

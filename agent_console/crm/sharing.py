@@ -1,7 +1,7 @@
 """Sharing grants: who else may read or change a customer, and until when.
 
 Only the owner, a supervisor of the owner's team or an admin lists, gives
-or revokes grants (:class:`crm_core.sharing.SharingService`).
+or revokes grants (:class:`crm_core.protection.sharing.SharingService`).
 """
 
 from datetime import datetime
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console.crm.deps import MAX_ID, Crm, CurrentActor, CustomerId, GrantId, as_utc
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
-from crm_core.customer_schemas import GrantView
+from crm_core.customers.schemas import GrantView
 
 __all__ = ["ShareRequest", "router"]
 

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from acd.estimate import agents_for_service_level
 from acd.staffing import forecast_queue, staffing_plan
-from crm_core.cc_stats import ContactCenterStats
 from crm_core.db import create_engine, drop_database, session_factory, upgrade
 from crm_core.errors import InvalidInput
 from crm_core.models import QueueEvent
+from crm_core.stats.contact_center import ContactCenterStats
 
 DAY = date(2026, 11, 27)  # a Friday; history comes from Fridays before it
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

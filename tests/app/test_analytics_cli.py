@@ -1,8 +1,8 @@
 """`bankcti analytics run` and `bankcti bench analytics` as a user runs them: exit status and output.
 
 The demo bank is seeded the way `bankcti demo` does it (migrate, then
-:func:`crm_core.demo.seed_demo` with its defaults).  Its generator draws
-balances from a Pareto law (:mod:`crm_core.demo_data`); the share of
+:func:`crm_core.demo.seed.seed_demo` with its defaults).  Its generator draws
+balances from a Pareto law (:mod:`crm_core.demo.data`); the share of
 customers in segment A by AUM that the run reports must match the share
 computed straight from the generated balances, within a tolerance: the run
 classifies month-average balances, the generator today's, and the last
@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url, text
 
-from crm_core.analytics_pareto import abc_classes
+from crm_core.analytics.pareto import abc_classes
 from crm_core.db import create_engine, session_factory, upgrade
-from crm_core.demo import seed_demo
-from crm_core.demo_data import aum, demo_customers
+from crm_core.demo.data import aum, demo_customers
+from crm_core.demo.seed import seed_demo
 
 TIMEOUT = 120
 POSTGRES_ENV = "BANKCTI_TEST_POSTGRES_URL"
@@ -44,7 +44,7 @@ async def _bankcti(data_dir: Path, database_url: str, *args: str) -> tuple[int |
         "BANKCTI_LOG_LEVEL": "WARNING",
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bankcti.cli", *args, env=env,
+        sys.executable, "-m", "bankcti", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(TIMEOUT):

@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bankcti.bench_route import build_world
+from bankcti.bench.route import build_world
 
 ARGS = ["--agents", "60", "--skills", "12", "--queues", "8", "--events", "1500"]
 
 
 def bankcti(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bankcti.cli", "bench", "route", *args],
+        [sys.executable, "-m", "bankcti", "bench", "route", *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from crm_core.actor import Actor
-from crm_core.commission_rules import RuleService
-from crm_core.commission_schemas import RuleCreate
+from crm_core.commission.rules import RuleService
+from crm_core.commission.schemas import RuleCreate
 from crm_core.db import create_engine, session_factory, upgrade
 from crm_core.models import Agent, Contract, Customer, Payment
 
@@ -67,7 +67,7 @@ async def _bankcti(data_dir: Path, *args: str) -> tuple[int | None, str, str]:
         "BANKCTI_LOG_LEVEL": "WARNING",
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bankcti.cli", "commission", "run", *args, env=env,
+        sys.executable, "-m", "bankcti", "commission", "run", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(TIMEOUT):

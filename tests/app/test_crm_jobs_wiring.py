@@ -8,7 +8,7 @@ from bankcti.app import Service
 from bankcti.crm_jobs import JOB_INTERVALS
 from bankcti.settings import load_settings
 from crm_core.db import upgrade
-from crm_core.demo import seed_demo
+from crm_core.demo.seed import seed_demo
 
 
 async def test_every_crm_job_runs_once_under_its_lease(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ async def test_demo_serves_the_console_and_records_simulated_calls(tmp_path: Pat
         "BANKCTI_ACD_WRAPUP_SECONDS": "0",
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bankcti.cli", "demo", "--port", str(http_port), "--data-dir", str(tmp_path),
+        sys.executable, "-m", "bankcti", "demo", "--port", str(http_port), "--data-dir", str(tmp_path),
         cwd=tmp_path.anchor,  # any directory works
         env=env,
         stdout=asyncio.subprocess.PIPE,

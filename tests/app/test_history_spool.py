@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bankcti.history import ResilientHistory
 from crm_core.db import create_engine, session_factory, upgrade
-from crm_core.interactions import InteractionWriter
+from crm_core.followups.interactions import InteractionWriter
 from crm_core.schemas import InteractionRecord, IvrStep
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bankcti.importing import ProgressBar
+from bankcti.cli.importing import ProgressBar
 from crm_core.db import create_engine, session_factory, upgrade
 from crm_core.models import Agent
 
@@ -51,7 +51,7 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 async def _bankcti(data_dir: Path, *args: str | Path, stderr: int | None = None) -> Run:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bankcti.cli", "import", "customers", *map(str, args),
+        sys.executable, "-m", "bankcti", "import", "customers", *map(str, args),
         env=_env(data_dir),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE if stderr is None else stderr,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bankcti.cli import main
+from bankcti.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -55,7 +55,7 @@ async def _bankcti(
     if path is not None:
         env["PATH"] = path
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bankcti.cli", "prompts", "build", *map(str, args),
+        sys.executable, "-m", "bankcti", "prompts", "build", *map(str, args),
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(TIMEOUT):

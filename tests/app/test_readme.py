@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bankcti.settings import Settings
-from crm_core.parameters_registry import REGISTRY
+from crm_core.parameters.registry import REGISTRY
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bankcti.cli import main
+from bankcti.cli.main import main
 from bankcti.settings import SettingsError, load_settings
 
 

@@ -29,11 +29,11 @@ from sqlalchemy import func, select, update
 from bankcti.app import Service
 from bankcti.settings import Settings, load_settings
 from bankcti.stack import EmbeddedStack
-from crm_core.accounts import load_or_create_pepper
-from crm_core.coltypes import utcnow
+from crm_core.customers.accounts import load_or_create_pepper
 from crm_core.db import create_engine, session_factory, upgrade
-from crm_core.demo import DemoSummary, seed_demo
+from crm_core.demo.seed import DemoSummary, seed_demo
 from crm_core.models import Agent, Customer, PhoneNumber
+from crm_core.models.coltypes import utcnow
 from cti.simulator import AgentPhone, CallerScript, PbxSimulator, SimulatedCall
 
 CHROMIUM = Path(os.environ.get("BANKCTI_CHROMIUM", "/usr/bin/chromium"))

@@ -32,7 +32,7 @@ from sqlalchemy import make_url
 from agent_console.app import create_app
 from agent_console.crm.deps import CrmServices
 from agent_console.server import start_console
-from crm_core.agents import AgentDirectory
+from crm_core.contact_center.agents import AgentDirectory
 from crm_core.db import create_engine, drop_database, session_factory, upgrade
 
 
@@ -100,7 +100,8 @@ async def make_crm_console(
 
     The office (see crm_harness) is seeded once per test, on the first start.
     """
-    monkeypatch.setattr("crm_core.agents.SCRYPT_N", 2**10)  # logins need real hashes, not slow ones
+    # logins need real hashes, not slow ones
+    monkeypatch.setattr("crm_core.contact_center.agents.SCRYPT_N", 2**10)
     engine = create_engine(console_db_url)
     await clear_tables(engine)
     sessions = session_factory(engine)

@@ -33,10 +33,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from agent_console.crm.deps import CrmServices
 from agent_console.server import ConsoleServer
-from crm_core.accounts import AccountBook
 from crm_core.actor import Actor
-from crm_core.agents import AgentDirectory
-from crm_core.customer_schemas import CustomerCreate, PhoneInput
+from crm_core.contact_center.agents import AgentDirectory
+from crm_core.customers.accounts import AccountBook
+from crm_core.customers.schemas import CustomerCreate, PhoneInput
 from crm_core.models import Agent, AuditLog, Team
 
 PEPPER = b"p" * 32

@@ -18,7 +18,7 @@ import pytest
 from crm_harness import CrmConsole, ok, refused
 from sqlalchemy import delete, update
 
-from crm_core.accounts import AccountBook
+from crm_core.customers.accounts import AccountBook
 from crm_core.models import AnalyticsRun, Contract, Customer, CustomerSegment, Interaction, Payment
 
 BASE = "/api/crm/analytics"

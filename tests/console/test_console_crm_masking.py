@@ -6,8 +6,8 @@ from typing import Any
 
 from crm_harness import PEPPER, CrmConsole, CrmConsoleFactory, ok
 
-from crm_core.demo import DEMO_PASSWORD, SUPERVISOR_LOGIN, seed_demo
-from crm_core.demo_data import demo_customers
+from crm_core.demo.data import demo_customers
+from crm_core.demo.seed import DEMO_PASSWORD, SUPERVISOR_LOGIN, seed_demo
 
 CUSTOMERS, AGENTS, SEED = 16, 3, 11
 

@@ -40,9 +40,9 @@ from sqlalchemy import make_url
 from agent_console.app import create_app
 from agent_console.crm.deps import CrmServices
 from agent_console.server import ConsoleServer, start_console
-from crm_core.agents import AgentDirectory
+from crm_core.contact_center.agents import AgentDirectory
 from crm_core.db import create_engine, drop_database, session_factory, upgrade
-from crm_core.demo import seed_demo
+from crm_core.demo.seed import seed_demo
 
 MAX_EXAMPLES = 25
 T = TypeVar("T")
@@ -145,7 +145,8 @@ def _database_url(directory: Path) -> str:
 @pytest.fixture(scope="module")
 def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConsole]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("crm_core.agents.SCRYPT_N", 2**10)  # seeding and logins, not password security
+        # seeding and logins, not password security
+        patch.setattr("crm_core.contact_center.agents.SCRYPT_N", 2**10)
         console = LiveConsole(_database_url(tmp_path_factory.mktemp("schemathesis")))
         try:
             console.start()

@@ -4,7 +4,7 @@ Team Sales: supervisor ``sue``, agents ``alice`` and ``bob``; team Other:
 agent ``olga``; ``root`` is an admin.  Customers are owned by alice (with a
 read-write share to bob) and by olga.  Contracts and payments are written
 straight to the tables (the contract workflow has its own tests); rules go
-through :class:`~crm_core.commission_rules.RuleService`, which validates them.
+through :class:`~crm_core.commission.rules.RuleService`, which validates them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
-from crm_core.commission import CommissionService
-from crm_core.commission_schemas import RuleCreate, RuleUpdate, RuleView
+from crm_core.commission.schemas import RuleCreate, RuleUpdate, RuleView
+from crm_core.commission.service import CommissionService
 from crm_core.models import Agent, Contract, Customer, Payment, SharingGrant, Team
 
 NOW = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)

@@ -109,4 +109,4 @@ def sessions(crm_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @pytest.fixture
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheaper scrypt for tests that only need agents to exist (the cost is stored per hash)."""
-    monkeypatch.setattr("crm_core.agents.SCRYPT_N", 2**10)
+    monkeypatch.setattr("crm_core.contact_center.agents.SCRYPT_N", 2**10)

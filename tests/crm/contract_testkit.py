@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
-from crm_core.contract_schemas import ContractCreate
-from crm_core.contracts import ContractService
+from crm_core.contracts.schemas import ContractCreate
+from crm_core.contracts.service import ContractService
 from crm_core.models import Agent, AuditLog, Customer, SharingGrant, Team
 
 T0 = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)

@@ -17,9 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
-from crm_core.coltypes import utcnow
+from crm_core.customers.phones import normalize
 from crm_core.models import Agent, Customer, PhoneNumber, SharingGrant, Team
-from crm_core.phones import normalize
+from crm_core.models.coltypes import utcnow
 
 PEPPER = b"k" * 32
 REGION = "CN"

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
 from crm_core.models import Agent, AuditLog, Contract, Customer, OwnershipHistory, SharingGrant, Team
-from crm_core.parameters import ParameterStore
+from crm_core.parameters.store import ParameterStore
 
 T0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 

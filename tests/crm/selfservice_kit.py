@@ -10,9 +10,9 @@ from protection_world import World
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.accounts import AccountBook
+from crm_core.customers.accounts import AccountBook
 from crm_core.models import Account, AuditLog, Interaction, Transaction
-from crm_core.selfservice import SelfService
+from crm_core.selfservice.service import SelfService
 
 PEPPER = b"selfservice-test-pepper-0123456789"
 # Digit strings that occur nowhere else in a test: a scan for them finds only leaks.

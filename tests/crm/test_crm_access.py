@@ -1,4 +1,4 @@
-"""Access rules of crm_core.access on a real database (SQLite and PostgreSQL)."""
+"""Access rules of crm_core.access.rules on a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from crm_access_kit import Office, add_customer, add_grant, make_office, set_gra
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.access import Access, check, read_level, require, visible_customers_clause
+from crm_core.access.rules import Access, check, read_level, require, visible_customers_clause
 from crm_core.actor import Actor
-from crm_core.coltypes import utcnow
 from crm_core.errors import AccessDenied, NotFound
 from crm_core.models import Customer, SharingGrant
+from crm_core.models.coltypes import utcnow
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.agents import AgentDirectory, AgentExistsError, AgentProfile, hash_password, verify_password
+from crm_core.contact_center.agents import (
+    AgentDirectory,
+    AgentExistsError,
+    AgentProfile,
+    hash_password,
+    verify_password,
+)
 from crm_core.models import Agent
 
 

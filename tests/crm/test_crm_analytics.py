@@ -30,11 +30,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from acd.priority import DEFAULT_WEIGHTS
-from crm_core.analytics_aum import aum_tier
-from crm_core.analytics_pareto import abc_classes, pareto_curve
-from crm_core.analytics_runner import SegmentationRunner
-from crm_core.analytics_value import CustomerValues, vip_treatment
-from crm_core.customers import CustomerDirectory
+from crm_core.analytics.aum import aum_tier
+from crm_core.analytics.pareto import abc_classes, pareto_curve
+from crm_core.analytics.runner import SegmentationRunner
+from crm_core.analytics.value import CustomerValues, vip_treatment
+from crm_core.customers.directory import CustomerDirectory
 from crm_core.models import Customer, CustomerSegment
 
 D = Decimal

@@ -43,9 +43,9 @@ from protection_world import World
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
-from crm_core.analytics_crm import AgentStats, CrmStatisticsService
 from crm_core.errors import InvalidInput
 from crm_core.models import Contract, ContractInstallment, OwnershipHistory, Payment
+from crm_core.stats.crm import AgentStats, CrmStatisticsService
 
 D = Decimal
 START = datetime(2025, 6, 1, tzinfo=UTC)

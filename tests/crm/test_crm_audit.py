@@ -11,11 +11,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm_core.access.audit import REDACTED, AuditLog, audit, scrub
 from crm_core.actor import Actor
-from crm_core.audit import REDACTED, AuditLog, audit, scrub
-from crm_core.coltypes import utcnow
 from crm_core.errors import AccessDenied, InvalidInput
 from crm_core.models import AuditLog as AuditRow
+from crm_core.models.coltypes import utcnow
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -14,11 +14,11 @@ import pytest
 from cc_stats_kit import NOW, D, at, morning_events, seed_morning
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.cc_stats import ContactCenterStats, interval_series
-from crm_core.cc_stats_csv import BOM, report_csv
-from crm_core.cc_stats_intervals import MAX_RANGE_DAYS, Granularity, ReportRange, parse_zone
-from crm_core.cc_stats_schemas import CSV_COLUMNS, GroupBy, StatsRow
 from crm_core.errors import InvalidInput
+from crm_core.stats.contact_center import ContactCenterStats, interval_series
+from crm_core.stats.csv_export import BOM, report_csv
+from crm_core.stats.intervals import MAX_RANGE_DAYS, Granularity, ReportRange, parse_zone
+from crm_core.stats.schemas import CSV_COLUMNS, GroupBy, StatsRow
 
 DAY: date = D.date()
 

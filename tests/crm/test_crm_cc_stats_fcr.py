@@ -9,10 +9,10 @@ import pytest
 from cc_stats_kit import NOW, D, at, clear_acd, people
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.cc_stats import ContactCenterStats
-from crm_core.cc_stats_fcr import contact_reason
-from crm_core.cc_stats_schemas import GroupBy
 from crm_core.models import Customer, Interaction
+from crm_core.stats.contact_center import ContactCenterStats
+from crm_core.stats.fcr import contact_reason
+from crm_core.stats.schemas import GroupBy
 
 DAY = D.date()
 

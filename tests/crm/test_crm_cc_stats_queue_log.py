@@ -8,9 +8,9 @@ import pytest
 from cc_stats_kit import D, at, seed_morning
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.cc_stats_intervals import ReportRange, parse_zone
-from crm_core.cc_stats_queue_log import QueueLogLine, queue_log_lines
 from crm_core.models import Interaction
+from crm_core.stats.intervals import ReportRange, parse_zone
+from crm_core.stats.queue_log import QueueLogLine, queue_log_lines
 
 
 def e(hh: int, mm: int, ss: int = 0) -> int:

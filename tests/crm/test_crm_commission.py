@@ -12,13 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
-from crm_core.coltypes import utcnow
-from crm_core.commission import CommissionService
-from crm_core.commission_schemas import SplitShare
-from crm_core.demo import seed_demo
-from crm_core.demo_commission import DEMO_RULES, demo_periods
+from crm_core.commission.schemas import SplitShare
+from crm_core.commission.service import CommissionService
+from crm_core.demo.commission import DEMO_RULES, demo_periods
+from crm_core.demo.seed import seed_demo
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from crm_core.models import AuditLog
+from crm_core.models.coltypes import utcnow
 
 D = Decimal
 NOV = "2026-11"

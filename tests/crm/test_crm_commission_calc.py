@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm_core.commission_calc import Event, RuleTerms, Tier, cents, price_events, rule_in_force
+from crm_core.commission.calc import Event, RuleTerms, Tier, cents, price_events, rule_in_force
 
 D = Decimal
 TIERS = (Tier(D(0), D(1)), Tier(D(100000), D(2)), Tier(D(200000), D(3)))

@@ -11,11 +11,11 @@ from contract_testkit import Clock, World, audit_rows, build_world, drive, grant
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.contract_schemas import CONTRACT_ACTIONS, CONTRACT_STATUSES, ContractUpdate
-from crm_core.contracts import ContractService
+from crm_core.contracts.schemas import CONTRACT_ACTIONS, CONTRACT_STATUSES, ContractUpdate
+from crm_core.contracts.service import ContractService
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from crm_core.models import Customer
-from crm_core.parameters import ParameterStore
+from crm_core.parameters.store import ParameterStore
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from contract_testkit import Clock, World, audit_rows, build_world, drive, grant
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.coltypes import utcnow
-from crm_core.contract_jobs import EXPIRY_JOB, expire_job
-from crm_core.contract_schemas import ContractUpdate
-from crm_core.contracts import ContractService
+from crm_core.contracts.jobs import EXPIRY_JOB, expire_job
+from crm_core.contracts.schemas import ContractUpdate
+from crm_core.contracts.service import ContractService
 from crm_core.errors import AccessDenied, InvalidInput, NotFound
 from crm_core.models import AuditLog, SharingGrant
-from crm_core.parameters import ParameterStore
+from crm_core.models.coltypes import utcnow
+from crm_core.parameters.store import ParameterStore
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from contract_testkit import Clock, World, audit_rows, build_world, drive, grant, terms
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.contracts import ContractService
+from crm_core.contracts.service import ContractService
 from crm_core.errors import AccessDenied, Conflict, InvalidInput
-from crm_core.parameters import ParameterStore
+from crm_core.parameters.store import ParameterStore
 
 THIRDS = [
     {"due_on": "2026-03-31", "amount": "33.33"},

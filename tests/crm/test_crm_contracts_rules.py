@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from crm_core.contract_rules import TRANSITIONS, check_plan, installment_states, next_status
-from crm_core.contract_schemas import (
+from crm_core.contracts.rules import TRANSITIONS, check_plan, installment_states, next_status
+from crm_core.contracts.schemas import (
     CONTRACT_ACTIONS,
     CONTRACT_STATUSES,
     ContractCreate,

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
-from crm_core.customer_schemas import ContactInput, CustomerCreate, CustomerUpdate, PhoneInput
-from crm_core.customer_service import CustomerService
+from crm_core.customers.schemas import ContactInput, CustomerCreate, CustomerUpdate, PhoneInput
+from crm_core.customers.service import CustomerService
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from crm_core.models import AuditLog as AuditRow
 from crm_core.models import OwnershipHistory

@@ -10,14 +10,14 @@ from crm_access_kit import PEPPER, REGION, Office, add_customer, add_grant, make
 from pydantic import BaseModel, SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.accounts import AccountBook
-from crm_core.audit import AuditLog
-from crm_core.coltypes import utcnow
-from crm_core.customer_schemas import ContactInput, CustomerCreate, CustomerUpdate, PhoneInput
-from crm_core.customer_service import CustomerService
+from crm_core.access.audit import AuditLog
+from crm_core.customers.accounts import AccountBook
+from crm_core.customers.recycle import RecycleBin
+from crm_core.customers.schemas import ContactInput, CustomerCreate, CustomerUpdate, PhoneInput
+from crm_core.customers.service import CustomerService
 from crm_core.errors import InvalidInput
-from crm_core.recycle import RecycleBin
-from crm_core.sharing import SharingService
+from crm_core.models.coltypes import utcnow
+from crm_core.protection.sharing import SharingService
 
 Sessions = async_sessionmaker[AsyncSession]
 CARD = "6225 8812 3456 7890"

@@ -7,12 +7,12 @@ from crm_access_kit import PEPPER, REGION, Office, add_customer, add_grant, make
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.customer_schemas import ContactInput, CustomerCreate, PhoneInput
-from crm_core.customer_service import CustomerService
-from crm_core.customers import CustomerDirectory
+from crm_core.customers.directory import CustomerDirectory
+from crm_core.customers.schemas import ContactInput, CustomerCreate, PhoneInput
+from crm_core.customers.service import CustomerService
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from crm_core.models import AuditLog as AuditRow
-from crm_core.parameters import ParameterStore
+from crm_core.parameters.store import ParameterStore
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.accounts import AccountBook, load_or_create_pepper, number_digits
-from crm_core.agents import AgentDirectory
-from crm_core.customers import RECENT_FOLLOW_UPS, CustomerDirectory
-from crm_core.interactions import InteractionWriter
+from crm_core.contact_center.agents import AgentDirectory
+from crm_core.customers.accounts import AccountBook, load_or_create_pepper, number_digits
+from crm_core.customers.directory import RECENT_FOLLOW_UPS, CustomerDirectory
+from crm_core.followups.interactions import InteractionWriter
 from crm_core.models import Account
 from crm_core.schemas import InteractionRecord
 

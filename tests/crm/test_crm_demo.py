@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.accounts import AccountBook
-from crm_core.agents import AgentDirectory
-from crm_core.coltypes import utcnow
-from crm_core.customers import CustomerDirectory
-from crm_core.demo import DEMO_PASSWORD, DEMO_TEAMS, DemoSummary, seed_demo
-from crm_core.demo_data import demo_customers
-from crm_core.id_numbers import id_number_hash
-from crm_core.interactions import InteractionWriter
+from crm_core.contact_center.agents import AgentDirectory
+from crm_core.customers.accounts import AccountBook
+from crm_core.customers.directory import CustomerDirectory
+from crm_core.customers.id_numbers import id_number_hash
+from crm_core.customers.phones import normalize
+from crm_core.demo.data import demo_customers
+from crm_core.demo.seed import DEMO_PASSWORD, DEMO_TEAMS, DemoSummary, seed_demo
+from crm_core.followups.interactions import InteractionWriter
 from crm_core.models import (
     CONTRACT_STATUSES,
     Account,
@@ -36,7 +36,7 @@ from crm_core.models import (
     Team,
     Transaction,
 )
-from crm_core.phones import normalize
+from crm_core.models.coltypes import utcnow
 
 PEPPER = b"d" * 32
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
-from crm_core.followups import MAX_CONTENT_LENGTH, FollowUpService
-from crm_core.interactions import InteractionWriter
+from crm_core.followups.interactions import InteractionWriter
+from crm_core.followups.service import MAX_CONTENT_LENGTH, FollowUpService
 from crm_core.models import Interaction
 from crm_core.schemas import InteractionRecord
 

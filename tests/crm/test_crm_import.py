@@ -11,13 +11,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
-from crm_core.customers import CustomerDirectory
+from crm_core.customers.directory import CustomerDirectory
+from crm_core.customers.id_numbers import id_number_hash
 from crm_core.errors import AccessDenied, InvalidInput
-from crm_core.id_numbers import id_number_hash
-from crm_core.import_report import ImportReport
-from crm_core.importer import CustomerImporter, ImportFileError
+from crm_core.importing.importer import CustomerImporter, ImportFileError
+from crm_core.importing.report import ImportReport
 from crm_core.models import Agent, AuditLog, Customer, CustomerContact, OwnershipHistory, PhoneNumber
-from crm_core.parameters import ParameterStore
+from crm_core.parameters.store import ParameterStore
 
 PEPPER = b"i" * 32
 RESIDENT_ID = "11010519491231002X"  # GB 11643 sample number

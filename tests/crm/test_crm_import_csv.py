@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_core.import_csv import ImportFileError, canonical_column, decode, read_table
+from crm_core.importing.source import ImportFileError, canonical_column, decode, read_table
 
 
 def test_minimal_name_phone_file() -> None:

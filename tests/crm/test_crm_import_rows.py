@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_core.import_rows import ImportRow, RowContext, mask_raw_id_number
+from crm_core.importing.rows import ImportRow, RowContext, mask_raw_id_number
 
 CONTEXT = RowContext(region="CN", tiers=frozenset({"standard", "gold", "vip", "private"}))
 # GB 11643 sample number (valid check character X) and two numbers built with the same rule.

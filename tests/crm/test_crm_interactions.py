@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.agents import AgentDirectory
-from crm_core.customers import CustomerDirectory
-from crm_core.interactions import InteractionWriter, call_durations
+from crm_core.contact_center.agents import AgentDirectory
+from crm_core.customers.directory import CustomerDirectory
+from crm_core.followups.interactions import InteractionWriter, call_durations
 from crm_core.schemas import InteractionRecord, IvrStep
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)

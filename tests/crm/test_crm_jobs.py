@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.jobs import JobRunner, default_holder
 from crm_core.models import JobLease
-from crm_core.protection import ProtectionService
+from crm_core.protection.service import ProtectionService
 
 RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
 

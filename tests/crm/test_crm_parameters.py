@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_core.actor import Actor
 from crm_core.errors import AccessDenied, InvalidInput, NotFound
 from crm_core.models import Agent, AuditLog, Parameter, ParameterChange
-from crm_core.parameters import CACHE_TTL_SECONDS, REGISTRY, ParameterStore, tier_thresholds
+from crm_core.parameters.store import CACHE_TTL_SECONDS, REGISTRY, ParameterStore, tier_thresholds
 
 SPEC_DEFAULTS: dict[str, Any] = {
     "protection.max_owned_customers": 200,

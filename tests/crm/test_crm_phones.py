@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_core.phones import is_withheld, normalize
+from crm_core.customers.phones import is_withheld, normalize
 
 MOBILE = "+8613812345678"
 BEIJING = "+861065529988"

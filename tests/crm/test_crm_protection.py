@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_core.actor import Actor
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from crm_core.models import OwnershipHistory
-from crm_core.protection import ProtectionService
+from crm_core.protection.service import ProtectionService
 
 
 @pytest.fixture

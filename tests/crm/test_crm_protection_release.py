@@ -10,9 +10,9 @@ from protection_world import T0, World
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.actor import Actor
-from crm_core.followups import FollowUpService
+from crm_core.followups.service import FollowUpService
 from crm_core.models import OwnershipHistory
-from crm_core.protection import ProtectionService
+from crm_core.protection.service import ProtectionService
 
 DAY = timedelta(days=1)
 TICK = timedelta(microseconds=1)

@@ -10,10 +10,10 @@ from crm_access_kit import PEPPER, REGION, Office, add_customer, add_grant, cust
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.accounts import AccountBook
-from crm_core.coltypes import utcnow
-from crm_core.customer_service import CustomerService
-from crm_core.customers import CustomerDirectory
+from crm_core.customers.accounts import AccountBook
+from crm_core.customers.directory import CustomerDirectory
+from crm_core.customers.recycle import RecycleBin, purge_expired
+from crm_core.customers.service import CustomerService
 from crm_core.errors import AccessDenied, Conflict, NotFound
 from crm_core.models import (
     Account,
@@ -30,8 +30,8 @@ from crm_core.models import (
     Transaction,
 )
 from crm_core.models import AuditLog as AuditRow
-from crm_core.parameters import ParameterStore
-from crm_core.recycle import RecycleBin, purge_expired
+from crm_core.models.coltypes import utcnow
+from crm_core.parameters.store import ParameterStore
 
 Sessions = async_sessionmaker[AsyncSession]
 CARD = "6225881234567890"

@@ -8,9 +8,9 @@ import pytest
 from protection_world import T0, World
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.followups import FollowUpService
-from crm_core.interactions import InteractionWriter
-from crm_core.reminders import ReminderService
+from crm_core.followups.interactions import InteractionWriter
+from crm_core.followups.reminders import ReminderService
+from crm_core.followups.service import FollowUpService
 from crm_core.schemas import InteractionRecord
 
 DAY = timedelta(days=1)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.errors import InvalidInput, NotFound
 from crm_core.models import Account, Base, Interaction
-from crm_core.selfservice_pins import hash_pin, pin_matches
+from crm_core.selfservice.pins import hash_pin, pin_matches
 
 TIMEOUT = 20
 
@@ -261,7 +261,7 @@ async def test_pin_and_number_never_reach_logs_audit_or_columns(
     await bank.service.report_card_lost(customer_id, account_id=None, call_id="leak-1")
 
     names = {record.name for record in caplog.records}
-    assert {"sqlalchemy.engine.Engine", "crm_core.selfservice_verify", "crm_core.selfservice_cards"} <= names
+    assert {"sqlalchemy.engine.Engine", "crm_core.selfservice.verify", "crm_core.selfservice.cards"} <= names
     for record in caplog.records:
         texts = [record.getMessage(), record.exc_text or ""]
         texts += [_as_text(v) for k, v in vars(record).items() if k not in _RECORD_FIELDS]

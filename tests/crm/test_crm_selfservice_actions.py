@@ -13,13 +13,13 @@ from selfservice_kit import CARD, CARD2, DEPOSIT, LOAN, PEPPER, WEALTH, Bank
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.demo import DEMO_PIN, seed_demo
+from crm_core.demo.seed import DEMO_PIN, seed_demo
 from crm_core.errors import Conflict, InvalidInput, NotFound
+from crm_core.followups.reminders import ReminderService
 from crm_core.models import Customer, Interaction
-from crm_core.models_activity import CallbackRequest, LostCardReport
-from crm_core.parameters import ParameterStore
-from crm_core.reminders import ReminderService
-from crm_core.selfservice import SelfService
+from crm_core.models.activity import CallbackRequest, LostCardReport
+from crm_core.parameters.store import ParameterStore
+from crm_core.selfservice.service import SelfService
 
 TIMEOUT = 20
 NUMBER = "+8613812345678"

@@ -9,15 +9,15 @@ from crm_access_kit import PEPPER, REGION, Office, add_customer, make_office, se
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.access import Access, read_level
+from crm_core.access.rules import Access, read_level
 from crm_core.actor import Actor
-from crm_core.coltypes import utcnow
-from crm_core.customer_schemas import CustomerUpdate
-from crm_core.customer_service import CustomerService
+from crm_core.customers.recycle import RecycleBin
+from crm_core.customers.schemas import CustomerUpdate
+from crm_core.customers.service import CustomerService
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from crm_core.models import AuditLog as AuditRow
-from crm_core.recycle import RecycleBin
-from crm_core.sharing import SharingService, expire_grants
+from crm_core.models.coltypes import utcnow
+from crm_core.protection.sharing import SharingService, expire_grants
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -19,8 +19,8 @@ from acd.events import BusEvent, CallOffered, QueueTransition
 from bankcti.bus import InProcessBus
 from bankcti.settings import load_settings
 from bankcti.stack import EmbeddedStack
-from crm_core.agents import AgentDirectory
-from crm_core.customers import CustomerDirectory
+from crm_core.contact_center.agents import AgentDirectory
+from crm_core.customers.directory import CustomerDirectory
 from crm_core.db import create_engine, session_factory, upgrade
 from cti.simulator import AgentPhone, CallerScript, SimulatedCall
 

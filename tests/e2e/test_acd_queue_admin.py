@@ -8,7 +8,7 @@ import httpx
 from acd_kit import AgentSpec, world
 
 from acd import Strategy
-from crm_core.agents import AgentDirectory
+from crm_core.contact_center.agents import AgentDirectory
 from crm_core.db import create_engine, session_factory, upgrade
 
 AGENTS = [AgentSpec("ann", "1001", ("general",))]

@@ -10,7 +10,7 @@ from acd_kit import AgentSpec, CustomerSpec, world
 from sqlalchemy import update
 
 from crm_core.db import create_engine, session_factory
-from crm_core.models_acd import AgentStateRow
+from crm_core.models.acd import AgentStateRow
 
 AGENTS = [
     AgentSpec("ann", "1001", ("general",), talk_seconds=30.0),

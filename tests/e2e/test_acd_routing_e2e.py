@@ -167,7 +167,7 @@ async def test_every_queue_transition_is_recorded_for_the_statistics(db_url: str
         await recorder.drained()
         from sqlalchemy import select
 
-        from crm_core.models_acd import QueueEvent
+        from crm_core.models.acd import QueueEvent
 
         async with w.stack.service.sessions() as session:
             rows = (

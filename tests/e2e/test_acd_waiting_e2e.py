@@ -9,7 +9,7 @@ from acd_kit import AgentSpec, CustomerSpec, World, world
 from sqlalchemy import select
 
 from acd.estimate import announce_minutes
-from crm_core.models_activity import CallbackRequest, Interaction
+from crm_core.models.activity import CallbackRequest, Interaction
 from cti.simulator import SimulatedCall
 
 FIRST, SECOND, THIRD = "+8613900000011", "+8613900000012", "+8613900000013"

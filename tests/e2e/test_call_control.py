@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
-from bankcti.console_client import AgentConsoleClient
+from bankcti.bench.console_client import AgentConsoleClient
 from bankcti.settings import load_settings
 from bankcti.stack import EmbeddedStack
-from crm_core.agents import AgentDirectory
-from crm_core.customers import CustomerDirectory
+from crm_core.contact_center.agents import AgentDirectory
+from crm_core.customers.directory import CustomerDirectory
 from crm_core.db import create_engine, session_factory
 from crm_core.models import Agent, Team
 from cti.ami.message import AmiMessage

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bankcti.bench.console_client import AgentConsoleClient
 from bankcti.bus import EventBus, MqttBus
-from bankcti.console_client import AgentConsoleClient
 from bankcti.settings import load_settings
 from bankcti.stack import EmbeddedStack
-from crm_core.accounts import AccountBook
-from crm_core.agents import AgentDirectory
-from crm_core.customers import CustomerDirectory
+from crm_core.contact_center.agents import AgentDirectory
+from crm_core.customers.accounts import AccountBook
+from crm_core.customers.directory import CustomerDirectory
 from crm_core.db import create_engine, session_factory
 from crm_core.models import Interaction
 from cti.simulator import AgentPhone, CallerScript

@@ -20,14 +20,14 @@ from sqlalchemy import MetaData, select
 
 from acd.events import CallQueued
 from bankcti.bus import InProcessBus
-from bankcti.ivr_commands import ivr_reload
+from bankcti.cli.ivr import ivr_reload
 from bankcti.settings import Settings, load_settings
 from bankcti.stack import EmbeddedStack
-from crm_core.accounts import AccountBook, load_or_create_pepper
-from crm_core.customers import CustomerDirectory
+from crm_core.customers.accounts import AccountBook, load_or_create_pepper
+from crm_core.customers.directory import CustomerDirectory
 from crm_core.db import create_engine, session_factory
-from crm_core.parameters import ParameterStore
-from crm_core.selfservice import SelfService
+from crm_core.parameters.store import ParameterStore
+from crm_core.selfservice.service import SelfService
 from cti.simulator import CallerScript
 from ivr import MenuError, PlayNode
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bankcti.console_client import AgentConsoleClient
+from bankcti.bench.console_client import AgentConsoleClient
 from bankcti.settings import load_settings
 from bankcti.stack import EmbeddedStack
-from crm_core.agents import AgentDirectory
+from crm_core.contact_center.agents import AgentDirectory
 from crm_core.db import create_engine, session_factory
 from cti.simulator import AgentPhone, CallerScript
 

@@ -4,7 +4,7 @@
 //   export async function render(root, ctx)
 //   ctx = {api: async (path, opts) => json, lang, t: (en, zh) => string, csv: (path) => url}
 //
-// Figures come from /api/reports/* (definitions: crm_core/cc_stats_metrics.py); every value is
+// Figures come from /api/reports/* (definitions: crm_core/stats/metrics.py); every value is
 // put into the DOM as text. Charts are inline SVG from ../charts.js (createElementNS).
 import { barChart, lineChart, stackedBars, targetLine } from "../charts.js";
 import { el } from "../dom.js";

@@ -1,0 +1,241 @@
+"""``bankcti`` command line: serve, demo, db upgrade, import, bench, ivr check / reload.
+
+Every error a user can cause (bad settings, unreachable database, bad menu
+file) ends with one clear line on stderr and exit status 1 — no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from bankcti.logs import configure_logging
+from bankcti.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("bankcti")
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bankcti", description="Contact-center CTI for a bank CRM.")
+    parser.add_argument("--config", type=Path, help="settings file (TOML) overriding the defaults")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("serve", help="run the service against the configured Asterisk")
+
+    demo = sub.add_parser("demo", help="run everything embedded with the PBX simulator and demo data")
+    demo.add_argument("--port", type=int, help="console HTTP port (default: settings, 8080)")
+    demo.add_argument("--data-dir", type=Path, help="where the demo keeps its SQLite database")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply the Alembic migrations (creates the SQLite file if needed)")
+
+    imports = sub.add_parser("import", help="import data from files")
+    imports_sub = imports.add_subparsers(dest="import_command", required=True)
+    customers = imports_sub.add_parser(
+        "customers",
+        help="import customers from a CSV file",
+        description="Columns: name, phone (required); kind, tier, id_number, phone2, phone_type, email, "
+        "owner, source, deal_status (optional). UTF-8 or GB18030; comma, semicolon or tab. "
+        "Exit status: 0 imported, 1 rows rejected (nothing imported), 2 unusable file or option.",
+    )
+    customers.add_argument("file", type=Path, help="the CSV file")
+    customers.add_argument("--skip-bad", action="store_true", help="import the good rows, report the bad")
+    customers.add_argument("--owner", metavar="LOGIN", help="agent owning rows without an owner column")
+    customers.add_argument("--region", metavar="CN", help="phone region for national numbers")
+    customers.add_argument("--report", type=Path, metavar="FILE", help="also write rejected rows as CSV")
+    customers.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
+
+    ivr = sub.add_parser("ivr", help="IVR menus")
+    ivr_sub = ivr.add_subparsers(dest="ivr_command", required=True)
+    check = ivr_sub.add_parser(
+        "check",
+        help="validate menu files without starting the service (exit status 0 good, 1 refused)",
+        description="Each FILE is checked together with the other menus of its directory; "
+        "without FILE, the configured menu directory is checked.",
+    )
+    check.add_argument("files", nargs="*", type=Path, metavar="FILE", help="menu files (*.toml)")
+    ivr_sub.add_parser(
+        "reload",
+        help="check the menus, then make the running service load them (SIGHUP via the pid file)",
+    )
+
+    prompts = sub.add_parser("prompts", help="IVR prompt sound files")
+    prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True)
+    build = prompts_sub.add_parser(
+        "build",
+        help="render the prompt catalogs to 8 kHz sound files with espeak-ng and sox",
+        description="Reads <ivr menu dir>/prompts/<language>.toml and writes <out>/<language>/<name>.wav "
+        "(and .gsm). Exit status 1 if a menu uses a prompt missing from a catalog.",
+    )
+    build.add_argument("--out", type=Path, metavar="DIR", help="where to write (default: <data_dir>/sounds)")
+    build.add_argument("--lang", metavar="en,zh", help="only these languages (default: every catalog)")
+
+    bench = sub.add_parser("bench", help="benchmarks (print a table, optionally write JSON)")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    pop = bench_sub.add_parser("pop", help="agent assigned -> screen-pop received, over real sockets")
+    pop.add_argument("--calls", type=int, default=200)
+    pop.add_argument("--agents", type=int, default=50)
+    pop.add_argument("--json", type=Path, dest="json_path")
+    route = bench_sub.add_parser(
+        "route",
+        help="routing decisions/s and p50/p99 latency: indexed router against a full scan, same workload",
+    )
+    route.add_argument("--agents", type=int, default=2000)
+    route.add_argument("--skills", type=int, default=50)
+    route.add_argument("--queues", type=int, default=100)
+    route.add_argument("--events", type=int, default=20_000, help="simulated events to run (default 20000)")
+    route.add_argument("--seed", type=int, default=5)
+    route.add_argument("--json", type=Path, dest="json_path")
+
+    commission = sub.add_parser("commission", help="commission accounting (提成核算)")
+    commission_sub = commission.add_subparsers(dest="commission_command", required=True)
+    commission_run = commission_sub.add_parser(
+        "run", help="compute the open statements of a month and print one row per agent"
+    )
+    commission_run.add_argument("--period", required=True, metavar="YYYY-MM", help="the month, e.g. 2026-11")
+    segment_bench = bench_sub.add_parser(
+        "analytics", help="time the segmentation of N transactions on a scratch PostgreSQL database"
+    )
+    segment_bench.add_argument("--transactions", type=int, default=1_000_000)
+    segment_bench.add_argument("--customers", type=int, default=50_000)
+    segment_bench.add_argument("--json", type=Path, dest="json_path")
+
+    analytics = sub.add_parser("analytics", help="customer-value segmentation")
+    analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True, metavar="{run}")
+    analytics_sub.add_parser("run", help="segment the customers now and print a summary (progress on stderr)")
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors whose message tells the user what to fix: shown without a traceback."""
+    from acd import QueueConfigError
+    from agent_console.server import ConsoleStartupError
+    from bankcti.cli.ivr import ReloadError
+    from crm_core.db import DatabaseSetupError
+    from ivr import MenuError
+
+    # OSError: a port already in use, an unwritable data directory, a refused connection.
+    return (
+        UserError,
+        SettingsError,
+        MenuError,
+        QueueConfigError,
+        ReloadError,
+        DatabaseSetupError,
+        ConsoleStartupError,
+        OSError,
+    )
+
+
+def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    try:
+        return asyncio.run(coro_factory())
+    except KeyboardInterrupt:
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if args.command == "demo":
+        overrides["simulator_enabled"] = True
+        # Demo callers phone at any hour: office-hours queues stay open.
+        overrides["ivr_ignore_business_hours"] = True
+        if args.port is not None:
+            overrides["http_port"] = args.port
+        if args.data_dir is not None:
+            overrides["data_dir"] = args.data_dir.resolve()
+    try:
+        settings = load_settings(args.config, overrides=overrides)
+    except SettingsError as exc:
+        print(f"bankcti: {exc}", file=sys.stderr)
+        return 1
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return _dispatch(args, settings)
+    except _user_errors() as exc:
+        print(f"bankcti: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "import" and args.import_command == "customers":
+        # Before `commands`: importing needs the CRM only, not the whole service (a second saved).
+        from bankcti.cli.importing import import_customers
+
+        return _run(
+            lambda: import_customers(
+                settings,
+                args.file,
+                skip_bad=args.skip_bad,
+                owner=args.owner,
+                region=args.region,
+                report_path=args.report,
+                dry_run=args.dry_run,
+            )
+        )
+    if args.command == "ivr":
+        from bankcti.cli.ivr import ivr_check, ivr_reload
+
+        return ivr_check(settings, args.files) if args.ivr_command == "check" else ivr_reload(settings)
+    if args.command == "prompts":
+        from bankcti.cli.prompts import parse_languages, prompts_build
+
+        return prompts_build(settings, args.out, parse_languages(args.lang))
+    if args.command == "analytics" or (args.command == "bench" and args.bench_command == "analytics"):
+        from bankcti.cli.analytics import analytics_run, bench_analytics
+
+        if args.command == "analytics":
+            return _run(lambda: analytics_run(settings))
+        return _run(
+            lambda: bench_analytics(
+                settings, transactions=args.transactions, customers=args.customers, json_path=args.json_path
+            )
+        )
+    if args.command == "bench" and args.bench_command == "route":
+        from bankcti.bench.route import RouteBenchError, run_route_benchmark
+
+        try:
+            return run_route_benchmark(
+                agents=args.agents,
+                skills=args.skills,
+                queues=args.queues,
+                events=args.events,
+                seed=args.seed,
+                json_path=args.json_path,
+            )
+        except RouteBenchError as exc:
+            raise UserError(str(exc)) from None
+    if args.command == "commission":
+        from bankcti.cli.commission import commission_run
+
+        return _run(lambda: commission_run(settings, args.period))
+    # Imported here so `bankcti --help` stays fast and a broken optional piece
+    # cannot stop unrelated commands.
+    from bankcti.cli import commands
+
+    if args.command == "serve":
+        return _run(lambda: commands.serve(settings))
+    if args.command == "demo":
+        return _run(lambda: commands.demo(settings))
+    if args.command == "db":
+        return _run(lambda: commands.db_upgrade(settings))
+    if args.command == "bench" and args.bench_command == "pop":
+        return _run(lambda: commands.bench_pop(settings, args.calls, args.agents, args.json_path))
+    raise UserError(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

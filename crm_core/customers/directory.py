@@ -1,0 +1,246 @@
+"""Customer directory: caller-ID lookup, screen-pop cards, and customer upkeep.
+
+Lookups match the caller's E.164 number exactly through a bound parameter:
+no ``LIKE``, no caller text in SQL.  Soft-deleted customers are invisible
+here.  Cards carry masked account numbers only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from crm_core.actor import Actor
+from crm_core.analytics.value import vip_treatment
+from crm_core.customers.accounts import mask
+from crm_core.customers.phones import normalize
+from crm_core.customers.recycle import RecycleBin
+from crm_core.errors import Conflict, NotFound
+from crm_core.models import (
+    CUSTOMER_KINDS,
+    CUSTOMER_STATUSES,
+    PHONE_TYPES,
+    Agent,
+    Customer,
+    Interaction,
+    PhoneNumber,
+)
+from crm_core.models.coltypes import utcnow
+from crm_core.schemas import AccountCard, CustomerCard, FollowUpCard
+
+__all__ = ["RECENT_FOLLOW_UPS", "CustomerDirectory"]
+
+log = logging.getLogger(__name__)
+
+#: How many follow-ups a card carries, newest first.
+RECENT_FOLLOW_UPS = 5
+
+
+class CustomerDirectory:
+    """Finds customers by caller ID and builds their cards; adds and soft-deletes them."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def lookup_by_caller_id(self, raw: str | None, region: str) -> list[CustomerCard]:
+        """Cards of every live customer with the caller's number (exact E.164 match).
+
+        Withheld or unparseable caller ID gives ``[]``; several customers may
+        share a number (a family landline), hence a list, ordered by id.
+        """
+        e164 = normalize(raw, region)
+        if e164 is None:
+            return []
+        async with self._sessions() as session:
+            ids = (
+                await session.scalars(
+                    select(PhoneNumber.customer_id)
+                    .join(Customer, Customer.id == PhoneNumber.customer_id)
+                    .where(PhoneNumber.e164 == e164, Customer.deleted_at.is_(None))
+                    .distinct()
+                    .order_by(PhoneNumber.customer_id)
+                )
+            ).all()
+            cards = await _cards(session, ids, matched_e164=e164)
+        log.debug("crm.lookup", extra={"matches": len(cards)})
+        return cards
+
+    async def card(self, customer_id: int) -> CustomerCard | None:
+        """The card of one live customer (``None`` if unknown or deleted)."""
+        async with self._sessions() as session:
+            cards = await _cards(session, [customer_id], matched_e164=None)
+        return cards[0] if cards else None
+
+    async def create_customer(
+        self,
+        name: str,
+        *,
+        kind: str = "individual",
+        tier: str = "standard",
+        owner_login: str | None = None,
+        status: str | None = None,
+    ) -> int:
+        """Add a customer and return its id.
+
+        ``status`` defaults to ``owned`` with an owner, ``public`` without.
+        Raises :class:`ValueError` for an empty name, a bad kind/status or an
+        unknown owner login.
+        """
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise ValueError("customer name must be 1 to 200 characters")
+        if kind not in CUSTOMER_KINDS:
+            raise ValueError(f"customer kind must be one of {', '.join(CUSTOMER_KINDS)}")
+        status = status or ("owned" if owner_login else "public")
+        if status not in CUSTOMER_STATUSES:
+            raise ValueError(f"customer status must be one of {', '.join(CUSTOMER_STATUSES)}")
+        if not tier or len(tier) > 32:
+            raise ValueError("customer tier must be 1 to 32 characters")
+        async with self._sessions() as session, session.begin():
+            owner_id = None
+            if owner_login is not None:
+                owner_id = await session.scalar(select(Agent.id).where(Agent.login == owner_login))
+                if owner_id is None:
+                    raise ValueError(f"no agent with login {owner_login!r}")
+            customer = Customer(
+                name=name,
+                kind=kind,
+                tier=tier,
+                owner_agent_id=owner_id,
+                status=status,
+                owned_since=utcnow() if owner_id is not None else None,
+            )
+            session.add(customer)
+            await session.flush()
+            return customer.id
+
+    async def add_phone(
+        self, customer_id: int, raw: str, region: str, *, type: str = "mobile", is_primary: bool = False
+    ) -> str:
+        """Attach a phone number to a customer; return its E.164 form.
+
+        Raises :class:`ValueError` if the number does not parse, the type is
+        unknown or the customer does not exist.
+        """
+        if type not in PHONE_TYPES:
+            raise ValueError(f"phone type must be one of {', '.join(PHONE_TYPES)}")
+        e164 = normalize(raw, region)
+        if e164 is None:
+            raise ValueError("not a valid phone number")
+        async with self._sessions() as session, session.begin():
+            if await session.get(Customer, customer_id) is None:
+                raise ValueError(f"no customer {customer_id}")
+            if is_primary:
+                await session.execute(
+                    update(PhoneNumber).where(PhoneNumber.customer_id == customer_id).values(is_primary=False)
+                )
+            session.add(
+                PhoneNumber(
+                    customer_id=customer_id, raw=raw[:64], e164=e164, type=type, is_primary=is_primary
+                )
+            )
+        return e164
+
+    async def soft_delete(self, customer_id: int) -> bool:
+        """Move a customer to the recycle bin as the system; False if unknown or already deleted.
+
+        Same as :meth:`crm_core.customers.recycle.RecycleBin.delete` by the system
+        actor (audited, purged after the default delay).
+        """
+        try:
+            await RecycleBin(self._sessions).delete(Actor.system(), customer_id)
+        except (NotFound, Conflict):
+            return False
+        return True
+
+
+async def _cards(
+    session: AsyncSession, ids: Sequence[int], *, matched_e164: str | None
+) -> list[CustomerCard]:
+    if not ids:
+        return []
+    customers = (
+        await session.scalars(
+            select(Customer)
+            .where(Customer.id.in_(ids), Customer.deleted_at.is_(None))
+            .options(
+                selectinload(Customer.owner),
+                selectinload(Customer.phones),
+                selectinload(Customer.accounts),
+            )
+            .order_by(Customer.id)
+        )
+    ).all()
+    follow_ups = await _recent_follow_ups(session, [c.id for c in customers])
+    return [_card(c, follow_ups.get(c.id, []), matched_e164) for c in customers]
+
+
+async def _recent_follow_ups(session: AsyncSession, ids: Iterable[int]) -> dict[int, list[FollowUpCard]]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    at = func.coalesce(Interaction.arrived_at, Interaction.created_at)
+    rank = (
+        func.row_number()
+        .over(partition_by=Interaction.customer_id, order_by=(at.desc(), Interaction.id.desc()))
+        .label("rank")
+    )
+    ranked = select(Interaction.id, rank).where(Interaction.customer_id.in_(ids)).subquery()
+    rows = (
+        await session.execute(
+            select(Interaction, Agent.name)
+            .join(ranked, ranked.c.id == Interaction.id)
+            .outerjoin(Agent, Agent.id == Interaction.agent_id)
+            .where(ranked.c.rank <= RECENT_FOLLOW_UPS)
+            .order_by(Interaction.customer_id, ranked.c.rank)
+        )
+    ).all()
+    grouped: dict[int, list[FollowUpCard]] = defaultdict(list)
+    for interaction, agent_name in rows:
+        assert interaction.customer_id is not None
+        grouped[interaction.customer_id].append(
+            FollowUpCard(
+                id=interaction.id,
+                at=interaction.arrived_at or interaction.created_at,
+                channel=interaction.channel,
+                direction=interaction.direction,
+                outcome=interaction.outcome,
+                disposition=interaction.disposition,
+                notes=interaction.notes,
+                agent_name=agent_name,
+            )
+        )
+    return grouped
+
+
+def _card(customer: Customer, follow_ups: list[FollowUpCard], matched_e164: str | None) -> CustomerCard:
+    phone = matched_e164
+    if phone is None and customer.phones:
+        primary = [p for p in customer.phones if p.is_primary]
+        phone = (primary or customer.phones)[0].e164
+    return CustomerCard(
+        id=customer.id,
+        name=customer.name,
+        tier=customer.tier,
+        phone_e164=phone,
+        owner_agent=customer.owner.login if customer.owner is not None else None,
+        segment=customer.segment_abc,
+        vip=vip_treatment(customer.tier, customer.segment_abc),
+        accounts=[
+            AccountCard(
+                id=a.id,
+                type=a.type,
+                masked_number=mask(a.number_last4),
+                balance=a.balance,
+                currency=a.currency,
+                status=a.status,
+            )
+            for a in customer.accounts
+        ],
+        recent_follow_ups=follow_ups,
+    )

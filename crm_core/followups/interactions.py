@@ -1,0 +1,280 @@
+"""The follow-up history writer: one row per call, upserted by ``call_id`` (Linkedid).
+
+Facts about a call arrive at different moments and possibly more than once
+(IVR path, queueing, answer, hang-up, the agent's note, replayed events).
+Each is an ``INSERT … ON CONFLICT (call_id) DO UPDATE`` touching only the
+fields it carries, so writes merge in any order, a replay changes nothing,
+and concurrent writers for one call never create two rows (SQLite and
+PostgreSQL alike).  Every write of a row linked to a customer also moves
+``customers.last_follow_up_at`` forward in the same transaction: the
+release-to-pool rule of :mod:`crm_core.protection.service` reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_core.models import Agent, Customer, Interaction
+from crm_core.models.coltypes import utcnow
+from crm_core.schemas import InteractionRecord, IvrStep
+
+__all__ = ["InteractionWriter", "call_durations", "touch_last_follow_up"]
+
+log = logging.getLogger(__name__)
+
+_TABLE = Interaction.__table__
+_CALL_ID_LENGTH = 64
+# Record fields stored as-is in the column of the same name.
+_PLAIN_FIELDS = (
+    "caller_number",
+    "caller_e164",
+    "queue",
+    "arrived_at",
+    "queued_at",
+    "offered_at",
+    "answered_at",
+    "ended_at",
+    "outcome",
+    "disposition",
+    "notes",
+)
+# Fields with a default in the record: they overwrite only when set explicitly.
+_DEFAULTED_FIELDS = ("channel", "direction")
+
+
+def call_durations(
+    queued_at: datetime | None, answered_at: datetime | None, ended_at: datetime | None
+) -> tuple[float | None, float | None]:
+    """``(wait_seconds, talk_seconds)`` of a call.
+
+    Wait runs from queueing to the answer, or to the end if never answered
+    (an abandon); talk runs from the answer to the end.  Unknown ends give
+    ``None``; clock skew between sources never gives a negative duration.
+    """
+    wait = None
+    if queued_at is not None:
+        stop = answered_at or ended_at
+        if stop is not None:
+            wait = max(0.0, (stop - queued_at).total_seconds())
+    talk = None
+    if answered_at is not None and ended_at is not None:
+        talk = max(0.0, (ended_at - answered_at).total_seconds())
+    return wait, talk
+
+
+def _length(name: str) -> int | None:
+    length = getattr(_TABLE.c[name].type, "length", None)
+    return length if isinstance(length, int) else None
+
+
+def _overlong(values: dict[str, Any]) -> list[tuple[str, int]]:
+    return [
+        (name, length)
+        for name, value in values.items()
+        if isinstance(value, str) and (length := _length(name)) is not None and len(value) > length
+    ]
+
+
+def _check(call_id: str, values: dict[str, Any]) -> None:
+    if not call_id or len(call_id) > _CALL_ID_LENGTH:
+        raise ValueError("call_id must be 1 to 64 characters")
+    for name, length in _overlong(values):
+        raise ValueError(f"interaction {name} longer than {length} characters")
+
+
+def _fit(call_id: str, values: dict[str, Any]) -> None:
+    # Machine-fed facts (a caller ID of 300 characters from a trunk) are cut to
+    # size: losing a field's tail beats losing the whole call's history.
+    for name, length in _overlong(values):
+        values[name] = values[name][:length]
+        log.warning("interaction.field_truncated", extra={"call_id": call_id, "field": name})
+
+
+def _agent_id(login: str) -> ColumnElement[Any]:
+    # Resolved inside the INSERT: a separate SELECT first would open a read
+    # snapshot that SQLite cannot upgrade to a write under contention.
+    return select(Agent.id).where(Agent.login == login).scalar_subquery()
+
+
+class InteractionWriter:
+    """Writes and reads the interaction (follow-up) history, idempotently by call id."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def upsert(self, record: InteractionRecord) -> int:
+        """Insert the call or merge ``record`` into it; return the row id.
+
+        ``None`` fields keep what is stored; ``channel``/``direction``
+        overwrite only if set explicitly; ``ivr_path`` is replaced when
+        given; an unknown ``agent_login`` or ``customer_id`` keeps the stored
+        link.  Wait and talk seconds are recomputed from the merged
+        timestamps in the same transaction.  Text longer than its column
+        (a trunk's 300-character caller ID) is cut to size, not refused.
+        Raises :class:`ValueError` for an empty or oversized ``call_id``.
+        """
+        values: dict[str, Any] = {
+            name: getattr(record, name) for name in _PLAIN_FIELDS if getattr(record, name) is not None
+        }
+        defaulted = {name: getattr(record, name) for name in _DEFAULTED_FIELDS}
+        explicit = [name for name in _DEFAULTED_FIELDS if name in record.model_fields_set]
+        _check(record.call_id, {})
+        _fit(record.call_id, values)
+        _fit(record.call_id, defaulted)
+        if record.ivr_path is not None:
+            values["ivr_path"] = [step.model_dump(mode="json") for step in record.ivr_path]
+        linked: dict[str, Any] = {}
+        if record.agent_login is not None:
+            linked["agent_id"] = _agent_id(record.agent_login)
+        if record.customer_id is not None:
+            linked["customer_id"] = (
+                select(Customer.id).where(Customer.id == record.customer_id).scalar_subquery()
+            )
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            insert = _insert_for(session)
+            stmt = insert(Interaction).values(
+                call_id=record.call_id,
+                created_at=now,
+                updated_at=now,
+                **defaulted,
+                **values,
+                **linked,
+            )
+            set_: dict[str, Any] = {name: stmt.excluded[name] for name in (*values, *explicit)}
+            set_.update({name: func.coalesce(stmt.excluded[name], _TABLE.c[name]) for name in linked})
+            set_["updated_at"] = stmt.excluded.updated_at
+            stmt = stmt.on_conflict_do_update(index_elements=[Interaction.call_id], set_=set_).returning(
+                Interaction.id,
+                Interaction.agent_id,
+                Interaction.customer_id,
+                Interaction.arrived_at,
+                Interaction.queued_at,
+                Interaction.answered_at,
+                Interaction.ended_at,
+                Interaction.wait_seconds,
+                Interaction.talk_seconds,
+            )
+            row = (await session.execute(stmt)).one()
+            durations = call_durations(row.queued_at, row.answered_at, row.ended_at)
+            if durations != (row.wait_seconds, row.talk_seconds):
+                await session.execute(
+                    update(Interaction)
+                    .where(Interaction.id == row.id)
+                    .values(wait_seconds=durations[0], talk_seconds=durations[1])
+                )
+            if row.customer_id is not None:
+                contact_at = _contact_time(now, row.arrived_at, row.answered_at, row.ended_at)
+                await touch_last_follow_up(session, row.customer_id, contact_at)
+        if record.agent_login is not None and row.agent_id is None:
+            log.warning("interaction.unknown_agent", extra={"call_id": record.call_id})
+        return int(row.id)
+
+    async def save_note(
+        self, call_id: str, *, agent_login: str, notes: str | None, disposition: str | None
+    ) -> None:
+        """Store an agent's note and disposition on a call, creating the row if needed.
+
+        A note may arrive before the history writer has seen the call: it is
+        never lost.  ``None`` keeps the stored value.  The call's agent is
+        set to ``agent_login`` only if it has none yet (a supervisor adding a
+        note does not take over the call).
+        """
+        values = {k: v for k, v in (("notes", notes), ("disposition", disposition)) if v is not None}
+        _check(call_id, values)
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            insert = _insert_for(session)
+            stmt = insert(Interaction).values(
+                call_id=call_id, created_at=now, updated_at=now, agent_id=_agent_id(agent_login), **values
+            )
+            set_: dict[str, Any] = {name: stmt.excluded[name] for name in values}
+            set_["agent_id"] = func.coalesce(_TABLE.c.agent_id, stmt.excluded.agent_id)
+            set_["updated_at"] = stmt.excluded.updated_at
+            stmt = stmt.on_conflict_do_update(index_elements=[Interaction.call_id], set_=set_).returning(
+                Interaction.agent_id, Interaction.customer_id
+            )
+            agent_id, customer_id = (await session.execute(stmt)).one()
+            if customer_id is not None:
+                await touch_last_follow_up(session, customer_id, now)
+        log.info("interaction.note_saved", extra={"call_id": call_id, "agent": agent_login})
+        if agent_id is None:
+            log.warning("interaction.unknown_agent", extra={"call_id": call_id})
+
+    async def get(self, call_id: str) -> InteractionRecord | None:
+        """The stored record of ``call_id``, or ``None``."""
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Interaction, Agent.login)
+                    .outerjoin(Agent, Agent.id == Interaction.agent_id)
+                    .where(Interaction.call_id == call_id)
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        interaction, login = row
+        return InteractionRecord(
+            call_id=call_id,
+            channel=interaction.channel,
+            direction=interaction.direction,
+            customer_id=interaction.customer_id,
+            agent_login=login,
+            ivr_path=(
+                None
+                if interaction.ivr_path is None
+                else [IvrStep.model_validate(step) for step in interaction.ivr_path]
+            ),
+            **{name: getattr(interaction, name) for name in _PLAIN_FIELDS},
+        )
+
+    async def durations(self, call_id: str) -> tuple[float | None, float | None] | None:
+        """Stored ``(wait_seconds, talk_seconds)`` of ``call_id``, or ``None`` if unknown."""
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Interaction.wait_seconds, Interaction.talk_seconds).where(
+                        Interaction.call_id == call_id
+                    )
+                )
+            ).one_or_none()
+        return None if row is None else (row.wait_seconds, row.talk_seconds)
+
+    async def count(self) -> int:
+        """Number of interactions stored."""
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(Interaction)) or 0)
+
+
+async def touch_last_follow_up(session: AsyncSession, customer_id: int, at: datetime) -> None:
+    """Move ``customers.last_follow_up_at`` forward to ``at`` (never back), in the caller's transaction.
+
+    The release-to-pool rule reads this column; replays of old facts leave it alone.
+    """
+    await session.execute(
+        update(Customer)
+        .where(
+            Customer.id == customer_id,
+            or_(Customer.last_follow_up_at.is_(None), Customer.last_follow_up_at < at),
+        )
+        .values(last_follow_up_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _contact_time(now: datetime, *moments: datetime | None) -> datetime:
+    # The latest known moment of the call; a source clock ahead of ours never
+    # dates a contact in the future (that would postpone the customer's release).
+    known = [moment for moment in moments if moment is not None]
+    return min(max(known), now) if known else now
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    # Both dialects spell the upsert the same way, but through their own insert().
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
