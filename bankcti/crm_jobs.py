@@ -17,7 +17,7 @@ from crm_core.customers.recycle import purge_expired
 from crm_core.jobs import JobRunner
 from crm_core.parameters.store import ParameterStore
 from crm_core.protection.service import ProtectionService
-from crm_core.protection.sharing import expire_grants
+from crm_core.sharing.service import expire_grants
 
 __all__ = ["ANALYTICS_JOB", "JOB_INTERVALS", "register_crm_jobs"]
 

@@ -32,7 +32,7 @@ from crm_core.followups.service import FollowUpService
 from crm_core.models.coltypes import utcnow
 from crm_core.parameters.store import ParameterStore
 from crm_core.protection.service import ProtectionService
-from crm_core.protection.sharing import SharingService
+from crm_core.sharing.service import SharingService
 
 __all__ = [
     "MAX_ID",

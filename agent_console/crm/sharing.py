@@ -1,7 +1,7 @@
 """Sharing grants: who else may read or change a customer, and until when.
 
 Only the owner, a supervisor of the owner's team or an admin lists, gives
-or revokes grants (:class:`crm_core.protection.sharing.SharingService`).
+or revokes grants (:class:`crm_core.sharing.service.SharingService`).
 """
 
 from datetime import datetime

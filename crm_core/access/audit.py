@@ -26,15 +26,32 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.access.rules import visible_customers_clause
 from crm_core.actor import Actor
-from crm_core.customers.schemas import AuditEntry
 from crm_core.errors import AccessDenied, InvalidInput
 from crm_core.models import AUDIT_ACTIONS, Agent, Customer
 from crm_core.models import AuditLog as AuditRow
 from crm_core.models.coltypes import utcnow
 
-__all__ = ["MAX_AUDIT_LIMIT", "REDACTED", "AuditLog", "AuditPage", "audit", "scrub"]
+__all__ = ["MAX_AUDIT_LIMIT", "REDACTED", "AuditEntry", "AuditLog", "AuditPage", "audit", "scrub"]
 
 log = logging.getLogger(__name__)
+
+
+
+class AuditEntry(BaseModel):
+    """One row of the audit log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_login: str
+    action: str
+    entity: str
+    entity_id: str | None
+    remote_addr: str | None
+    detail: dict[str, Any] | None
+
 
 REDACTED = "[redacted]"
 MAX_AUDIT_LIMIT = 1000

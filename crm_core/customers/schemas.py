@@ -19,7 +19,6 @@ from crm_core.customers.id_numbers import normalize_id_number
 
 __all__ = [
     "AccountView",
-    "AuditEntry",
     "ContactInput",
     "ContactView",
     "CustomerCreate",
@@ -249,15 +248,3 @@ class RecycleEntry(_Output):
     purge_after: datetime | None
 
 
-class AuditEntry(_Output):
-    """One row of the audit log."""
-
-    id: int
-    at: datetime
-    actor_id: int | None
-    actor_login: str
-    action: str
-    entity: str
-    entity_id: str | None
-    remote_addr: str | None
-    detail: dict[str, Any] | None

@@ -10,6 +10,9 @@ Modules: :mod:`crm_core.models.base` (base, value sets),
 :mod:`crm_core.models.activity` (follow-ups, transactions, ownership,
 sharing), :mod:`crm_core.models.contracts`, :mod:`crm_core.models.system`
 (parameters, audit log, job leases).
+
+May import: nothing of the CRM but :mod:`crm_core.models.coltypes` (column types that behave the same on
+SQLite and PostgreSQL) and the shared vocabulary; every domain package imports it.
 """
 
 from __future__ import annotations

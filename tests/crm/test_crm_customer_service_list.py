@@ -17,7 +17,7 @@ from crm_core.customers.schemas import ContactInput, CustomerCreate, CustomerUpd
 from crm_core.customers.service import CustomerService
 from crm_core.errors import InvalidInput
 from crm_core.models.coltypes import utcnow
-from crm_core.protection.sharing import SharingService
+from crm_core.sharing.service import SharingService
 
 Sessions = async_sessionmaker[AsyncSession]
 CARD = "6225 8812 3456 7890"

@@ -17,7 +17,7 @@ from crm_core.customers.service import CustomerService
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from crm_core.models import AuditLog as AuditRow
 from crm_core.models.coltypes import utcnow
-from crm_core.protection.sharing import SharingService, expire_grants
+from crm_core.sharing.service import SharingService, expire_grants
 
 Sessions = async_sessionmaker[AsyncSession]
 
