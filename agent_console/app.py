@@ -1,9 +1,12 @@
 """The console gateway as one FastAPI application.
 
 One port serves the agent page (``/``, ``/static/*``), the JSON API
-(``/api/*``, described at ``/openapi.json``) and the live websocket
-(``/ws``).  A background task started in the lifespan consumes the bus and
-hands every event to the :class:`~agent_console.hub.Hub`.
+(``/api/*``, described at ``/openapi.json`` and browsable at ``/docs`` and
+``/redoc``) and the live websocket (``/ws``).  The docs pages load Swagger UI
+and ReDoc from the ``fastapi-offline`` package, served under
+``/static-offline-docs/``: they need no CDN, so they work on an offline site.
+A background task started in the lifespan consumes the bus and hands every
+event to the :class:`~agent_console.hub.Hub`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from acd.events import EventSource
@@ -47,6 +51,20 @@ DEFAULT_DISPOSITIONS: tuple[str, ...] = ("resolved", "follow-up", "complaint", "
 
 _PAGE_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+]
+#: The API docs pages (Swagger UI, ReDoc) and their assets, all served by this app (``fastapi-offline``).
+DOCS_URL, REDOC_URL, DOCS_ASSETS_URL = "/docs", "/redoc", "/static-offline-docs"
+_DOCS_PAGES = frozenset({DOCS_URL, REDOC_URL, "/docs/oauth2-redirect"})
+# Swagger UI starts from an inline script and both UIs inject inline styles; ReDoc's search runs in a blob:
+# worker.  Nothing may come from another origin: ReDoc's hard-coded sidebar logo (cdn.redoc.ly) is refused
+# here instead of hanging on an offline network, and the component hides itself when the image fails.
+_DOCS_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'",
+    ),
     (b"x-frame-options", b"DENY"),
 ]
 _COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
@@ -148,11 +166,17 @@ def create_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    app = FastAPI(
+    # FastAPI's own docs pages load their scripts from a CDN (and ReDoc its fonts from Google): blank offline.
+    app = FastAPIOffline(
         title="bankcti agent console",
         summary="Screen-pop, agent state and call notes for contact-center agents",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=DOCS_URL,
+        redoc_url=REDOC_URL,
+        static_url=DOCS_ASSETS_URL,
+        # No spec validation badge from validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.hub = hub
     app.state.wallboard = board
@@ -255,7 +279,8 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 
 class _SecurityHeaders:
-    """Adds no-sniff/no-referrer everywhere, a strict CSP on the page, no-store on the API."""
+    """Adds no-sniff/no-referrer everywhere, a strict CSP on the pages (a same-origin one on the API docs),
+    no-store on the API."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
@@ -268,6 +293,8 @@ class _SecurityHeaders:
         extra = list(_COMMON_HEADERS)
         if path in _PAGES or path.startswith("/static/"):
             extra += _PAGE_HEADERS
+        elif path in _DOCS_PAGES:
+            extra += _DOCS_HEADERS
         elif path.startswith("/api/"):
             extra.append((b"cache-control", b"no-store"))
 
