@@ -2,8 +2,9 @@
 
 Code logs ``log.info("acd.offer", extra={"call_id": ..., "agent": ...})``; this
 formatter renders the ``extra`` fields as ``key=value`` pairs (``text``) or as
-one JSON object per line (``json``).  Secrets never reach here: callers log
-masked values only (see DEVELOPERS.md).
+one JSON object per line (``json``; ``BANKCTI_LOG_FORMAT=json`` or ``[log] format``, see the README's
+"Logging" section).  Secrets never reach here: callers log masked values only — never a PIN or a full
+account or ID number.
 """
 
 from __future__ import annotations

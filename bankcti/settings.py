@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -39,8 +39,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     data_dir: Path = Field(default_factory=default_data_dir)
-    log_level: str = "INFO"
-    log_format: str = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # "text": one line per event with key=value fields; "json": one JSON object per line, for log shippers.
+    log_format: Literal["text", "json"] = "text"
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)

@@ -16,7 +16,10 @@ def test_every_crm_parameter_is_documented() -> None:
 
 
 def test_the_settings_named_in_the_readme_exist() -> None:
-    names = ("HTTP_PORT", "DATABASE_URL", "MQTT_URL", "AMI_HOST", "AMI_PORT", "AMI_SECRET", "FASTAGI_PORT")
+    names = (
+        "HTTP_PORT", "DATABASE_URL", "MQTT_URL", "AMI_HOST", "AMI_PORT", "AMI_SECRET", "FASTAGI_PORT",
+        "LOG_FORMAT", "LOG_LEVEL",
+    )  # fmt: skip
     for name in names:
         assert f"BANKCTI_{name}" in README
         assert name.lower() in Settings.model_fields

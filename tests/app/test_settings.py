@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,6 +50,8 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ({"BANKCTI_PHONE_REGION": "XX"}, "phone_region"),
         ({"BANKCTI_AMI_PORTT": "1"}, "BANKCTI_AMI_PORTT"),
         ({"BANKCTI_ACD_RING_TIMEOUT": "0"}, "acd_ring_timeout"),
+        ({"BANKCTI_LOG_FORMAT": "jsn"}, "log_format"),
+        ({"BANKCTI_LOG_LEVEL": "LOUD"}, "log_level"),
     ],
 )
 def test_invalid_settings_name_the_key(environ: dict[str, str], needle: str) -> None:
@@ -79,3 +85,15 @@ def test_db_upgrade_creates_sqlite_in_data_dir(tmp_path: Path, monkeypatch: pyte
     monkeypatch.chdir(tmp_path)  # works from any directory
     assert main(["db", "upgrade"]) == 0
     assert (tmp_path / "data" / "bankcti.db").exists()
+
+
+def test_json_log_format_writes_one_object_per_line(tmp_path: Path) -> None:
+    env = {**os.environ, "BANKCTI_LOG_FORMAT": "json", "BANKCTI_LOG_LEVEL": "INFO"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bankcti", "ivr", "check"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    loaded = [r for r in records if r["event"] == "ivr.menus_loaded"]
+    assert loaded and {"ts", "level", "logger", "menus"} <= set(loaded[0])
+    assert loaded[0]["level"] == "info"

@@ -78,7 +78,9 @@ async def _all_rows(url: str) -> list[str]:
             meta = MetaData()
             await conn.run_sync(meta.reflect)
             rows: list[str] = []
-            for table in meta.sorted_tables:
+            # By name, not meta.sorted_tables: a reflected schema has lost use_alter on the teams <-> agents
+            # cycle, and the order of the rows does not matter here.
+            for table in sorted(meta.tables.values(), key=lambda t: t.name):
                 rows += [repr(tuple(row)) for row in (await conn.execute(select(table))).all()]
         return rows
     finally:
