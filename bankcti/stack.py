@@ -1,9 +1,9 @@
 """An embedded stack: the PBX simulator and a bankcti service wired together.
 
 Used by the demo, the benchmarks and the end-to-end tests, so all three run
-the very same wiring: the simulator's AMI server on a free port, the service
-connecting to it, and the simulator's FastAGI client pointed at the service's
-FastAGI port once that is bound.
+the very same wiring: the simulator's AMI server on a free port (or the one
+asked for), the service connecting to it, and the simulator's FastAGI client
+pointed at the service's FastAGI port once that is bound.
 """
 
 from __future__ import annotations
@@ -29,13 +29,19 @@ class EmbeddedStack:
         speed: float = 1.0,
         phones: Iterable[AgentPhone] = (),
         bus: EventBus | None = None,
-        fixed_ports: bool = False,
+        http_port: int = 0,
+        ami_port: int = 0,
+        fastagi_port: int = 0,
     ) -> None:
+        # The ports to listen on, whatever the settings say (those name a real Asterisk's):
+        # 0, the default, is a free port chosen by the system, read back once bound.
         self._base = settings
         self._speed = speed
         self._phones = list(phones)
         self._bus = bus
-        self._fixed_ports = fixed_ports
+        self._http_port = http_port
+        self._ami_port = ami_port
+        self._fastagi_port = fastagi_port
         self.simulator: PbxSimulator | None = None
         self.service: Service | None = None
 
@@ -44,7 +50,7 @@ class EmbeddedStack:
         self.simulator = PbxSimulator(
             SimulatorConfig(
                 ami_host=base.ami_host,
-                ami_port=base.ami_port if self._fixed_ports else 0,
+                ami_port=self._ami_port,
                 ami_username=base.ami_username,
                 ami_secret=base.ami_secret,
                 agi_host=base.fastagi_host,
@@ -55,9 +61,11 @@ class EmbeddedStack:
         for phone in self._phones:
             self.simulator.add_phone(phone)
         await self.simulator.start()
-        updates: dict[str, Any] = {"ami_port": self.simulator.ami_port}
-        if not self._fixed_ports:
-            updates.update(http_port=0, fastagi_port=0)
+        updates: dict[str, Any] = {
+            "ami_port": self.simulator.ami_port,
+            "http_port": self._http_port,
+            "fastagi_port": self._fastagi_port,
+        }
         settings = base.model_copy(update=updates)
         self.service = Service(settings, bus=self._bus)
         try:

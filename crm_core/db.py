@@ -259,8 +259,15 @@ async def downgrade(url: str | URL, revision: str) -> None:
 
 
 async def current_revision(url: str | URL) -> str | None:
-    """The Alembic revision the database is at, or ``None`` if never migrated."""
+    """The Alembic revision the database is at, or ``None`` if never migrated.
+
+    Only reads: a missing SQLite file is reported as never migrated, not created empty.
+    """
     parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = _sqlite_path(parsed)
+        if path is not None and not await asyncio.to_thread(path.exists):
+            return None
     engine = create_engine(parsed, poolclass=NullPool)
     try:
         async with engine.connect() as connection:

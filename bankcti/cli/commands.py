@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import random
 import signal
+import socket
 import sys
 from pathlib import Path
+
+from alembic.script import ScriptDirectory
 
 from bankcti.app import Service
 from bankcti.settings import Settings
 from bankcti.stack import EmbeddedStack
 from crm_core.contact_center.agents import AgentDirectory, AgentProfile
 from crm_core.customers.accounts import load_or_create_pepper
-from crm_core.db import create_engine, session_factory, upgrade
+from crm_core.db import alembic_config, create_engine, current_revision, session_factory, upgrade
 from crm_core.demo.seed import DemoSummary, seed_demo
 from cti.simulator import AgentPhone, CallerScript, CallGenerator
 
-__all__ = ["bench_pop", "db_upgrade", "demo", "serve"]
+__all__ = ["bench_pop", "busy_port", "db_upgrade", "demo", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ async def _wait_for_signal() -> None:
 
 
 def _prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory: only ``db upgrade`` and ``demo`` may (see ``main._data_dir_use``)."""
+    # With PostgreSQL too: the install's pepper, pid file and history spool live there.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -57,7 +63,22 @@ def _safe_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
+async def _schema_problem(url: str) -> str | None:
+    """Why the service cannot run on the database at ``url`` (never creates an SQLite file)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    revision = await current_revision(url)
+    if revision == head:
+        return None
+    state = "has no schema yet" if revision is None else f"is at revision {revision}, not {head}"
+    return f"the database {state}: run `bankcti db upgrade` first"
+
+
 async def serve(settings: Settings) -> int:
+    # Fail before anything listens or the pepper gets created: without the schema every call would fail.
+    problem = await _schema_problem(settings.effective_database_url())
+    if problem is not None:
+        print(f"bankcti: {problem}", file=sys.stderr, flush=True)
+        return 1
     service = Service(settings)
     await service.start()
     try:
@@ -102,7 +123,63 @@ async def _seed_demo_data(settings: Settings) -> tuple[DemoSummary, list[AgentPr
         await engine.dispose()
 
 
-async def demo(settings: Settings) -> int:
+def busy_port(host: str, port: int) -> OSError | None:
+    """Why ``host:port`` cannot be listened on now (in use, not allowed), or ``None``.
+
+    Binds and closes a socket with ``SO_REUSEADDR`` as the servers do, so a port left in
+    TIME_WAIT counts as free but one another process listens on does not.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        return None  # an unusable host: the server's own bind says so
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            return exc
+    return None
+
+
+def _demo_port_problem(settings: Settings, ami_port: int | None, fastagi_port: int | None) -> str | None:
+    """The first port the demo would listen on that is taken, as one line naming its option."""
+    wanted = [
+        (settings.http_host, settings.http_port, "HTTP", "--port"),
+        (settings.ami_host, ami_port, "AMI", "--ami-port"),
+        (settings.fastagi_host, fastagi_port, "FastAGI", "--fastagi-port"),
+    ]
+    taken: dict[int, str] = {}
+    for host, port, name, option in wanted:
+        if not port:  # None or 0: a free port is chosen when listening
+            continue
+        if port in taken:
+            return f"port {port} ({name}) is already the {taken[port]} port; choose another with {option}"
+        taken[port] = name
+        exc = busy_port(host, port)
+        if exc is None:
+            continue
+        if exc.errno == errno.EADDRINUSE:
+            return f"port {port} ({name}) is in use; choose another with {option}"
+        reason = exc.strerror or str(exc)
+        return f"port {port} ({name}) on {host} cannot be used ({reason}); choose another with {option}"
+    return None
+
+
+async def demo(settings: Settings, *, ami_port: int | None = None, fastagi_port: int | None = None) -> int:
+    """Seed the data directory and run the embedded stack until Ctrl+C.
+
+    The console listens on ``settings.http_port``; the simulated PBX's AMI and the service's
+    FastAGI on ``ami_port`` / ``fastagi_port``, or on free ports when not given (the settings'
+    AMI and FastAGI ports are those of a real Asterisk, not of the demo's stand-in).
+    """
+    # Before the data directory is created or seeded: a busy port must leave nothing behind.
+    problem = _demo_port_problem(settings, ami_port, fastagi_port)
+    if problem is not None:
+        print(f"bankcti demo: {problem}", file=sys.stderr, flush=True)
+        return 1
     _prepare_data_dir(settings)
     summary, agents = await _seed_demo_data(settings)
     phones = [
@@ -115,7 +192,14 @@ async def demo(settings: Settings) -> int:
         for agent in agents
         if agent.device
     ]
-    async with EmbeddedStack(settings, phones=phones, fixed_ports=True) as stack:
+    stack = EmbeddedStack(
+        settings,
+        phones=phones,
+        http_port=settings.http_port,
+        ami_port=ami_port or 0,
+        fastagi_port=fastagi_port or 0,
+    )
+    async with stack:
         assert stack.service is not None and stack.simulator is not None
         for agent in agents:
             if agent.role == "agent" and agent.login not in HUMAN_AGENTS:
@@ -129,13 +213,14 @@ async def demo(settings: Settings) -> int:
         generator.start()
         database = _safe_url(settings.effective_database_url())
         ami = f"{settings.ami_host}:{stack.simulator.ami_port}"
+        fastagi = f"{settings.fastagi_host}:{stack.service.ports.fastagi}"
         lines = [
             "",
             "bankcti demo is running.",
             f"  console:   {stack.http_url}/   (API docs: /docs)",
             "  log in as: agent1 / demo   or agent2 / demo   (supervisor: super1 / demo)",
             f"  data:      {settings.data_dir}   (database: {database})",
-            f"  PBX:       simulated Asterisk, AMI on {ami}, "
+            f"  PBX:       simulated Asterisk, AMI on {ami}, FastAGI on {fastagi}, "
             f"a call every ~{settings.simulator_call_interval:g} s",
             f"  IVR:       demo accounts answer to PIN {summary.demo_pin}, e.g. "
             + ", ".join(f"{name} {number}" for name, number in summary.demo_accounts[:2]),

@@ -167,16 +167,17 @@ async def import_customers(
         return _fail(f"--region {region}: not a known phone region (e.g. CN, HK, US)", EXIT_BAD_INPUT)
     if report_path is not None and (problem := _report_path_problem(report_path)):
         return _fail(problem, EXIT_BAD_INPUT)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        pepper = load_or_create_pepper(settings.data_dir / "account-pepper")
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_REJECTED)
+    # The data directory exists (the CLI refuses a missing one). The schema comes first: a
+    # database that cannot take the rows must not leave a new pepper behind either.
     url = settings.effective_database_url()
     revision, head = await current_revision(url), _head_revision()
     if revision != head:
         state = "has no schema yet" if revision is None else f"is at revision {revision}, not {head}"
         return _fail(f"the database {state}: run `bankcti db upgrade` first", EXIT_REJECTED)
+    try:
+        pepper = load_or_create_pepper(settings.data_dir / "account-pepper")
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_REJECTED)
     engine = create_engine(url)
     try:
         importer = CustomerImporter(session_factory(engine), pepper, region=region)

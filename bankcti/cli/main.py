@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from bankcti.logs import configure_logging
 from bankcti.settings import Settings, SettingsError, load_settings
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 log = logging.getLogger("bankcti")
 
@@ -26,25 +28,78 @@ class UserError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _version() -> str:
+    """The installed distribution's version (an editable install included)."""
+    try:
+        return metadata.version("bankcti")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
+def _port(value: str) -> int:
+    """argparse type of a TCP port: 0 (a free port) to 65535."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not between 0 and 65535")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole ``bankcti`` command line (the tests walk it: every option has help)."""
     parser = argparse.ArgumentParser(prog="bankcti", description="Contact-center CTI for a bank CRM.")
+    parser.add_argument(
+        "--version", action="version", version=f"bankcti {_version()}", help="print the version and exit"
+    )
     parser.add_argument("--config", type=Path, help="settings file (TOML) overriding the defaults")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("serve", help="run the service against the configured Asterisk")
+    # Every subcommand that reads or writes the data directory takes the same option, placed after
+    # the subcommand (over BANKCTI_DATA_DIR and the settings file). Only `demo` and `db upgrade`
+    # may create a missing one (see _data_dir_use).
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="data directory: SQLite database, hashing key, pid file (default: the data_dir setting)",
+    )
 
-    demo = sub.add_parser("demo", help="run everything embedded with the PBX simulator and demo data")
-    demo.add_argument("--port", type=int, help="console HTTP port (default: settings, 8080)")
-    demo.add_argument("--data-dir", type=Path, help="where the demo keeps its SQLite database")
+    sub.add_parser("serve", parents=[data], help="run the service against the configured Asterisk")
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[data],
+        help="run everything embedded with the PBX simulator and demo data",
+        description="Seeds the data directory (created if missing) and serves the console. The "
+        "simulated PBX's AMI and the service's FastAGI listen on free ports unless given.",
+    )
+    demo.add_argument("--port", type=_port, help="console HTTP port (default: settings, 8080)")
+    demo.add_argument(
+        "--ami-port", type=_port, metavar="PORT", help="AMI port of the simulated PBX (default: a free port)"
+    )
+    demo.add_argument(
+        "--fastagi-port",
+        type=_port,
+        metavar="PORT",
+        help="FastAGI port of the service (default: a free port)",
+    )
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    db_sub.add_parser("upgrade", help="apply the Alembic migrations (creates the SQLite file if needed)")
+    db_sub.add_parser(
+        "upgrade",
+        parents=[data],
+        help="apply the Alembic migrations (creates the data directory and the SQLite file if needed)",
+    )
 
     imports = sub.add_parser("import", help="import data from files")
     imports_sub = imports.add_subparsers(dest="import_command", required=True)
     customers = imports_sub.add_parser(
         "customers",
+        parents=[data],
         help="import customers from a CSV file",
         description="Columns: name, phone (required); kind, tier, id_number, phone2, phone_type, email, "
         "owner, source, deal_status (optional). UTF-8 or GB18030; comma, semicolon or tab. "
@@ -68,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="*", type=Path, metavar="FILE", help="menu files (*.toml)")
     ivr_sub.add_parser(
         "reload",
+        parents=[data],
         help="check the menus, then make the running service load them (SIGHUP via the pid file)",
     )
 
@@ -75,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True)
     build = prompts_sub.add_parser(
         "build",
+        parents=[data],
         help="render the prompt catalogs to 8 kHz sound files with espeak-ng and sox",
         description="Reads <ivr menu dir>/prompts/<language>.toml and writes <out>/<language>/<name>.wav "
         "(and .gsm). Exit status 1 if a menu uses a prompt missing from a catalog.",
@@ -85,36 +142,53 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks (print a table, optionally write JSON)")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     pop = bench_sub.add_parser("pop", help="agent assigned -> screen-pop received, over real sockets")
-    pop.add_argument("--calls", type=int, default=200)
-    pop.add_argument("--agents", type=int, default=50)
-    pop.add_argument("--json", type=Path, dest="json_path")
+    pop.add_argument("--calls", type=int, default=200, help="simulated concurrent calls (default 200)")
+    pop.add_argument("--agents", type=int, default=50, help="agents logged in on websockets (default 50)")
+    pop.add_argument(
+        "--json", type=Path, dest="json_path", metavar="FILE", help="also write the result as JSON"
+    )
     route = bench_sub.add_parser(
         "route",
         help="routing decisions/s and p50/p99 latency: indexed router against a full scan, same workload",
     )
-    route.add_argument("--agents", type=int, default=2000)
-    route.add_argument("--skills", type=int, default=50)
-    route.add_argument("--queues", type=int, default=100)
+    route.add_argument("--agents", type=int, default=2000, help="agents with 3-8 skills each (default 2000)")
+    route.add_argument("--skills", type=int, default=50, help="distinct skills in the world (default 50)")
+    route.add_argument("--queues", type=int, default=100, help="queues needing 1-2 skills each (default 100)")
     route.add_argument("--events", type=int, default=20_000, help="simulated events to run (default 20000)")
-    route.add_argument("--seed", type=int, default=5)
-    route.add_argument("--json", type=Path, dest="json_path")
+    route.add_argument("--seed", type=int, default=5, help="seed of the world and its events (default 5)")
+    route.add_argument(
+        "--json", type=Path, dest="json_path", metavar="FILE", help="also write the result as JSON"
+    )
 
     commission = sub.add_parser("commission", help="commission accounting (提成核算)")
     commission_sub = commission.add_subparsers(dest="commission_command", required=True)
     commission_run = commission_sub.add_parser(
-        "run", help="compute the open statements of a month and print one row per agent"
+        "run",
+        parents=[data],
+        help="compute the open statements of a month and print one row per agent",
     )
     commission_run.add_argument("--period", required=True, metavar="YYYY-MM", help="the month, e.g. 2026-11")
+    # No --data-dir: it runs on a scratch PostgreSQL database next to database_url and drops it.
     segment_bench = bench_sub.add_parser(
         "analytics", help="time the segmentation of N transactions on a scratch PostgreSQL database"
     )
-    segment_bench.add_argument("--transactions", type=int, default=1_000_000)
-    segment_bench.add_argument("--customers", type=int, default=50_000)
-    segment_bench.add_argument("--json", type=Path, dest="json_path")
+    segment_bench.add_argument(
+        "--transactions", type=int, default=1_000_000, help="transactions to generate (default 1000000)"
+    )
+    segment_bench.add_argument(
+        "--customers", type=int, default=50_000, help="customers they belong to (default 50000)"
+    )
+    segment_bench.add_argument(
+        "--json", type=Path, dest="json_path", metavar="FILE", help="also write the result as JSON"
+    )
 
     analytics = sub.add_parser("analytics", help="customer-value segmentation")
     analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True, metavar="{run}")
-    analytics_sub.add_parser("run", help="segment the customers now and print a summary (progress on stderr)")
+    analytics_sub.add_parser(
+        "run",
+        parents=[data],
+        help="segment the customers now and print a summary (progress on stderr)",
+    )
     return parser
 
 
@@ -146,17 +220,60 @@ def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
         return 130
 
 
+def _data_dir_use(args: argparse.Namespace, settings: Settings) -> str:
+    """How the command uses the data directory: ``"creates"``, ``"needs"`` or ``"none"``.
+
+    Only ``demo`` (it seeds a fresh directory) and ``db upgrade`` (it creates the database
+    there) may create a missing one.  Every other command refuses a missing directory before
+    touching anything, so a mistyped ``--data-dir`` or ``BANKCTI_DATA_DIR`` never leaves a new
+    directory, a new hashing key or an empty SQLite file behind.
+
+    With a PostgreSQL ``database_url`` the database needs no directory, but the directory still
+    holds the install's pepper (``account-pepper``), the key of every account-number, ID-number
+    and PIN hash stored in that database: ``serve`` and ``import customers`` need it whatever the
+    database, since a fresh pepper next to an existing database would make every hash lookup miss
+    without an error.  ``analytics run`` and ``commission run`` hash nothing: they need the
+    directory only for the default SQLite file inside it.
+    """
+    command = args.command
+    if command == "demo" or command == "db":
+        return "creates"
+    if command in {"serve", "import"}:
+        return "needs"  # the pepper (and the pid file, history spool and console sessions of serve)
+    if command in {"analytics", "commission"}:
+        return "needs" if not settings.database_url else "none"
+    if command == "prompts":
+        return "needs" if args.out is None else "none"  # the default --out is <data_dir>/sounds
+    # ivr reload only reads the pid file (its absence is its own clear error); ivr check and the
+    # benchmarks do not use the data directory (bench pop and bench analytics use scratch databases).
+    return "none"
+
+
+def _check_data_dir(args: argparse.Namespace, settings: Settings) -> None:
+    directory = settings.data_dir
+    if _data_dir_use(args, settings) != "needs" or directory.is_dir():
+        return
+    quoted = shlex.quote(str(directory))
+    if directory.exists():
+        raise UserError(f"data directory {directory} is not a directory")
+    raise UserError(
+        f"data directory {directory} does not exist (nothing was created); create it with "
+        f"`bankcti db upgrade --data-dir {quoted}`, "
+        f"or seed a demo one with `bankcti demo --data-dir {quoted}`"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None) is not None:
+        overrides["data_dir"] = args.data_dir.resolve()
     if args.command == "demo":
         overrides["simulator_enabled"] = True
         # Demo callers phone at any hour: office-hours queues stay open.
         overrides["ivr_ignore_business_hours"] = True
         if args.port is not None:
             overrides["http_port"] = args.port
-        if args.data_dir is not None:
-            overrides["data_dir"] = args.data_dir.resolve()
     try:
         settings = load_settings(args.config, overrides=overrides)
     except SettingsError as exc:
@@ -164,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     configure_logging(settings.log_level, settings.log_format)
     try:
+        _check_data_dir(args, settings)
         return _dispatch(args, settings)
     except _user_errors() as exc:
         print(f"bankcti: {exc}", file=sys.stderr)
@@ -229,7 +347,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return _run(lambda: commands.serve(settings))
     if args.command == "demo":
-        return _run(lambda: commands.demo(settings))
+        return _run(lambda: commands.demo(settings, ami_port=args.ami_port, fastagi_port=args.fastagi_port))
     if args.command == "db":
         return _run(lambda: commands.db_upgrade(settings))
     if args.command == "bench" and args.bench_command == "pop":

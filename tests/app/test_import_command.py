@@ -148,6 +148,7 @@ async def test_unusable_input_exits_2_and_database_problems_exit_1(data_dir: Pat
         "report": ([good, "--report", tmp_path / "no" / "r.csv"], 2, "--report"),
     }
     unmigrated, outdated = tmp_path / "nothing-here", tmp_path / "old"
+    unmigrated.mkdir()  # a data directory without a database (a missing one: tests/app/test_data_dir.py)
     await upgrade(f"sqlite+aiosqlite:///{outdated / 'crm.db'}", "0001")
     *runs, fresh, old = await asyncio.gather(
         *(_bankcti(data_dir, *args) for args, _, _ in cases.values()),
@@ -160,6 +161,7 @@ async def test_unusable_input_exits_2_and_database_problems_exit_1(data_dir: Pat
     assert _customers(data_dir) == []
     assert fresh.code == 1
     assert "the database has no schema yet: run `bankcti db upgrade` first" in fresh.stderr
+    assert list(unmigrated.iterdir()) == []  # neither an empty database nor a new pepper
     assert old.code == 1
     assert "the database is at revision 0001, not " in old.stderr and "bankcti db upgrade" in old.stderr
 
