@@ -15,7 +15,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import socket
 import statistics
 import sys
@@ -27,6 +26,7 @@ from typing import Any
 import httpx
 
 from bankcti.bench.console_client import AgentConsoleClient
+from bankcti.bench.report import host_facts, table_rows
 from bankcti.settings import Settings
 from crm_core.contact_center.agents import AgentDirectory
 from crm_core.db import create_engine, session_factory, upgrade
@@ -183,10 +183,9 @@ async def run_pop_benchmark(
         "wall_seconds": round(elapsed, 2),
         "simulator_speed": speed,
         "bus": "mqtt" if settings.mqtt_url else "in-process",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
+        "host": host_facts(),
     }
-    print(_table([(k, str(v)) for k, v in result.items()]))
+    print(_table(table_rows(result)))
     if json_path is not None:
         await asyncio.to_thread(json_path.write_text, json.dumps(result, indent=2) + "\n")
         print(f"written: {json_path}")

@@ -22,7 +22,6 @@ import asyncio
 import heapq
 import json
 import logging
-import platform
 import random
 import statistics
 import time
@@ -38,6 +37,7 @@ from acd.naive import NaiveRouter
 from acd.priority import DEFAULT_WEIGHTS
 from acd.router import Router
 from bankcti.bench.pop import percentile
+from bankcti.bench.report import host_facts
 
 __all__ = ["RouteBenchError", "RouteWorld", "build_world", "run_route_benchmark"]
 
@@ -322,8 +322,7 @@ def run_route_benchmark(
         },
         "same_decisions": same,
         "goal_p99_under_1ms": fast["p99_ms"] < 1.0,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
+        "host": host_facts(),
     }  # fmt: skip
     out(_table(result))
     if json_path is not None:

@@ -160,6 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", type=Path, dest="json_path", metavar="FILE", help="also write the result as JSON"
     )
 
+    report = bench_sub.add_parser(
+        "report", help="print the Markdown tables of benchmark results (JSON), or refresh them in a README"
+    )
+    report.add_argument(
+        "results", type=Path, nargs="+", metavar="RESULT.json", help="JSON written by a benchmark's --json"
+    )
+    report.add_argument(
+        "--readme",
+        type=Path,
+        metavar="FILE",
+        help="rewrite the tables in FILE (between <!-- bench:NAME --> markers) instead of printing them",
+    )
+
     commission = sub.add_parser("commission", help="commission accounting (提成核算)")
     commission_sub = commission.add_subparsers(dest="commission_command", required=True)
     commission_run = commission_sub.add_parser(
@@ -312,16 +325,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bankcti.cli.prompts import parse_languages, prompts_build
 
         return prompts_build(settings, args.out, parse_languages(args.lang))
-    if args.command == "analytics" or (args.command == "bench" and args.bench_command == "analytics"):
-        from bankcti.cli.analytics import analytics_run, bench_analytics
+    if args.command == "analytics":
+        from bankcti.cli.analytics import analytics_run
 
-        if args.command == "analytics":
-            return _run(lambda: analytics_run(settings))
+        return _run(lambda: analytics_run(settings))
+    if args.command == "bench" and args.bench_command == "analytics":
+        from bankcti.bench.analytics import bench_analytics
+
         return _run(
             lambda: bench_analytics(
                 settings, transactions=args.transactions, customers=args.customers, json_path=args.json_path
             )
         )
+    if args.command == "bench" and args.bench_command == "report":
+        from bankcti.bench.report import BenchReportError, report_command
+
+        try:
+            return report_command(args.results, args.readme)
+        except BenchReportError as exc:
+            raise UserError(str(exc)) from None
     if args.command == "bench" and args.bench_command == "route":
         from bankcti.bench.route import RouteBenchError, run_route_benchmark
 
