@@ -37,6 +37,9 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 CONTENT_TYPES = {".js": ("text/javascript", "application/javascript"), ".css": ("text/css",)}
 
+# ReDoc parses a 1 MB bundle before it draws anything: on a loaded 2-core CI machine that took over 5 s.
+RENDER_TIMEOUT_MS = 30_000
+
 
 class _Offline:
     """Aborts and records every request from the page that is not to the local server."""
@@ -99,20 +102,22 @@ async def test_swagger_ui_and_redoc_render_without_internet(
 async def _render_both(page: Page, base: str, screenshots: Path) -> None:
     """Swagger UI and ReDoc show the API's title and its operations."""
     await page.goto(base + "/docs")
-    await expect(page.locator(".swagger-ui .info .title")).to_contain_text(TITLE)
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text(TITLE, timeout=RENDER_TIMEOUT_MS)
     operations = page.locator(".swagger-ui .opblock")
-    await expect(operations.first).to_be_visible()
+    await expect(operations.first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     assert await operations.count() >= 10
     # An operation of the API is listed by its path: the spec was fetched and rendered.
-    await expect(page.locator(".opblock-summary-path", has_text="/api/login").first).to_be_visible()
+    login = page.locator(".opblock-summary-path", has_text="/api/login").first
+    await expect(login).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     await page.screenshot(path=f"{screenshots}-swagger.png")
 
     await page.goto(base + "/redoc")
-    await expect(page.locator("h1", has_text=TITLE)).to_be_visible()
+    await expect(page.locator("h1", has_text=TITLE)).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     redoc_operations = page.locator('[data-section-id^="operation/"]')
-    await expect(redoc_operations.first).to_be_attached()
+    await expect(redoc_operations.first).to_be_attached(timeout=RENDER_TIMEOUT_MS)
     assert await redoc_operations.count() >= 10
-    await expect(page.locator("h2", has_text="Log in and get a bearer token").first).to_be_visible()
+    login = page.locator("h2", has_text="Log in and get a bearer token").first
+    await expect(login).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     await page.screenshot(path=f"{screenshots}-redoc.png")
 
 

@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Locator, Page, Route, expect
 from sqlalchemy import select
@@ -46,12 +47,18 @@ def tile(page: Page, name: str) -> Locator:
 
 
 async def _earlier_calls_today(live: LiveStack) -> tuple[int, int]:
-    """Write 36 calls of the last two hours (or since midnight) to the history; (answered, abandoned)."""
+    """Write 36 calls of the last two hours (or since midnight) to the history; (answered, abandoned).
+
+    "Today" is the site's day (``site_timezone``), as the wallboard counts it: with UTC's midnight the
+    calls of the hours between the two midnights were counted as yesterday's (16:00–24:00 UTC for Shanghai).
+    """
     engine = create_engine(live.settings.effective_database_url())
     now = time.time()
-    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    site_now = datetime.now(ZoneInfo(live.settings.site_timezone))
+    midnight = site_now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
     start = max(midnight + 1, now - 2 * 3600)
-    spacing = (now - 120 - start) / 36
+    # Each call ends by ``queued + 130 s``: all of them end before now, unless the day is younger than that.
+    spacing = max(now - 140 - start, 0.0) / 36
     answered = abandoned = 0
     try:
         async with session_factory(engine)() as session, session.begin():
