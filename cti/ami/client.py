@@ -12,11 +12,22 @@
 
 Liveness: every ``ping_interval`` seconds a ``Ping`` must be answered within
 ``ping_timeout``, or the connection is aborted — a PBX that stopped reading
-(overload, deadlock) otherwise still looks connected.  After a loss the
-client reconnects with exponential back-off, logs in again, re-applies the
-server-side event filters and then calls the ``on_connection(True)``
-callbacks so their owners can resynchronise.  Actions in flight when the
-link drops fail with :class:`AmiConnectionError`; they are never replayed.
+(overload, deadlock) otherwise still looks connected.  A peer that sends a
+line or a message past the parser's limit (1 MiB) is cut off too
+(``ami.framing_violation``).  After a loss the client reconnects, logs in
+again, re-applies the server-side event filters and then calls the
+``on_connection(True)`` callbacks so their owners can resynchronise.
+Actions in flight when the link drops fail with :class:`AmiConnectionError`;
+they are never replayed.
+
+Reconnect timing (see :mod:`cti.ami.backoff`): the first attempt after a
+loss comes ``reconnect_min`` seconds later; while the PBX cannot be reached
+the delay doubles up to ``reconnect_max`` (below a second by default, so the
+service is back within a second of the PBX) and restarts from the minimum
+after every successful login.  A link that dies within ``stable_after``
+seconds of its login, or a refused login, counts as a quick failure: after
+three in a row the delay doubles up to ``flap_max``, so a PBX that accepts
+and drops us at once is not hammered with logins.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ import logging
 from collections.abc import Sequence
 from typing import cast
 
-from cti.ami.backoff import Backoff
+from cti.ami.backoff import ReconnectPolicy, worth_a_warning
 from cti.ami.commands import AmiCommands, FieldValue, field_pairs
 from cti.ami.correlator import ActionCorrelator
 from cti.ami.dispatch import ConnectionCallback, EventCallback, EventDispatcher
@@ -38,7 +49,7 @@ from cti.ami.errors import (
     AmiLoginError,
     AmiTimeoutError,
 )
-from cti.ami.message import AmiMessage
+from cti.ami.message import AmiFramingError, AmiMessage
 from cti.ami.protocol import AmiLink, open_link
 
 __all__ = [
@@ -52,7 +63,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STABLE_AFTER = 10.0  # seconds up before a loss restarts the back-off at its minimum
+#: Defaults of the reconnect timing (seconds), shared with the service settings.
+RECONNECT_MIN = 0.5
+RECONNECT_MAX = 0.8
+FLAP_MAX = 30.0
+STABLE_AFTER = 10.0
 
 
 class AmiClient(AmiCommands):
@@ -61,6 +76,8 @@ class AmiClient(AmiCommands):
     ``events=False`` logs in with ``Events: off`` (actions only).  The events
     named in ``exclude_events`` are filtered by Asterisk (``Action: Filter``)
     and, in case the server refuses the filter, dropped by the client too.
+    ``DeviceStateChange`` is kept by default: it is how a call nobody routed
+    through us (a direct call to an agent's phone) becomes visible.
     """
 
     def __init__(
@@ -72,11 +89,13 @@ class AmiClient(AmiCommands):
         secret: str,
         ping_interval: float = 5.0,
         ping_timeout: float = 3.0,
-        reconnect_min: float = 0.5,
-        reconnect_max: float = 30.0,
+        reconnect_min: float = RECONNECT_MIN,
+        reconnect_max: float = RECONNECT_MAX,
+        flap_max: float = FLAP_MAX,
+        stable_after: float = STABLE_AFTER,
         action_timeout: float = 10.0,
         events: bool = True,
-        exclude_events: Sequence[str] = ("VarSet", "Newexten", "DeviceStateChange"),
+        exclude_events: Sequence[str] = ("VarSet", "Newexten"),
     ) -> None:
         for name, value in (
             ("ping_interval", ping_interval),
@@ -95,7 +114,8 @@ class AmiClient(AmiCommands):
         self._events = events
         self._exclude = tuple(exclude_events)
         self._excluded = frozenset(name.lower() for name in exclude_events)
-        self._backoff = Backoff(reconnect_min, reconnect_max)
+        self._retry = ReconnectPolicy(reconnect_min, reconnect_max, flap_max, stable_after)
+        self._attempt_logged_in = False
         self._dispatcher = EventDispatcher()
         self._correlator = ActionCorrelator()
         self._link: AmiLink | None = None
@@ -158,18 +178,20 @@ class AmiClient(AmiCommands):
             return
         self._closing = False
         self._dispatcher.start()
+        attempt = 0
         while True:
+            attempt += 1
             try:
                 await self._establish()
-                self._backoff.reset()
                 return
             except AmiLoginError:
                 raise
             except AmiError as exc:
                 if not retry or self._closing:
                     raise
-                delay = self._backoff.next()
-                log.warning("ami.connect_failed", extra={"error": str(exc), "delay": delay})
+                delay = self._retry.failed(after_login=self._attempt_logged_in)
+                level = logging.WARNING if worth_a_warning(attempt) else logging.DEBUG
+                log.log(level, "ami.connect_failed", extra={"error": str(exc), "delay": delay})
                 await asyncio.sleep(delay)
 
     async def close(self) -> None:
@@ -195,6 +217,7 @@ class AmiClient(AmiCommands):
         log.info("ami.closed", extra={"host": self.host, "port": self.port})
 
     async def _establish(self) -> None:
+        self._attempt_logged_in = False
         self._raise_if_closing()
         try:
             link = await open_link(self.host, self.port, self, limit=self._action_timeout)
@@ -207,8 +230,13 @@ class AmiClient(AmiCommands):
         self._link = link
         try:
             await self._login(link)
+            self._attempt_logged_in = True
             if self._events:
                 await self._apply_filters(link)
+            if self._link is not link:
+                # Lost between the last answer and here: link_lost saw no connection
+                # to reconnect, so this attempt must fail (and be retried) itself.
+                raise AmiConnectionError(f"AMI at {self.host}:{self.port} closed the connection during login")
         except BaseException:
             if self._link is link:
                 self._link = None
@@ -217,6 +245,7 @@ class AmiClient(AmiCommands):
             raise
         self._connected = True
         self._connected_since = asyncio.get_running_loop().time()
+        self._retry.logged_in()
         self._watchdog_task = asyncio.get_running_loop().create_task(self._watchdog(link), name="ami-ping")
         log.info("ami.connected", extra={"host": self.host, "port": self.port, "server": link.banner})
         self._dispatcher.post_connection(True)
@@ -253,19 +282,22 @@ class AmiClient(AmiCommands):
                 # filter still keeps these events away from the callbacks.
                 log.warning("ami.filter_refused", extra={"event": event, "error": exc.message})
 
-    async def _reconnect(self) -> None:
+    async def _reconnect(self, delay: float) -> None:
         attempt = 0
         while not self._closing:
             attempt += 1
-            delay = self._backoff.next()
-            log.info("ami.reconnect_scheduled", extra={"attempt": attempt, "delay": delay})
+            log.debug("ami.reconnect_scheduled", extra={"attempt": attempt, "delay": delay})
             await asyncio.sleep(delay)
             try:
                 await self._establish()
             except AmiLoginError as exc:
+                delay = self._retry.refused()
                 log.error("ami.reconnect_refused", extra={"attempt": attempt, "error": str(exc)})
             except AmiError as exc:
-                log.warning("ami.reconnect_failed", extra={"attempt": attempt, "error": str(exc)})
+                # Dropped after the login was accepted: as quick a failure as a link dying at once.
+                delay = self._retry.failed(after_login=self._attempt_logged_in)
+                level = logging.WARNING if worth_a_warning(attempt) else logging.DEBUG
+                log.log(level, "ami.reconnect_failed", extra={"attempt": attempt, "error": str(exc)})
             else:
                 log.info("ami.reconnected", extra={"attempt": attempt})
                 return
@@ -309,17 +341,20 @@ class AmiClient(AmiCommands):
         self._correlator.fail_all("connection lost")
         self._stop_watchdog()
         was_connected, self._connected = self._connected, False
+        if isinstance(exc, AmiFramingError):  # we cut the peer off (during a login too)
+            limits = {"what": exc.what, "size": exc.size, "limit": exc.limit, "unit": exc.unit}
+            log.error("ami.framing_violation", extra={"host": self.host, **limits})
         if not was_connected or self._closing:
             return
         uptime = asyncio.get_running_loop().time() - self._connected_since
-        if uptime >= STABLE_AFTER:
-            self._backoff.reset()
-        log.warning(
-            "ami.disconnected",
-            extra={"host": self.host, "port": self.port, "uptime": round(uptime, 3), "error": str(exc or "")},
-        )
+        # The first retry comes after the minimum delay, unless links keep dying at once.
+        delay = self._retry.lost(uptime)
+        lost = {"host": self.host, "port": self.port, "uptime": round(uptime, 3), "error": str(exc or "")}
+        log.warning("ami.disconnected", extra={**lost, "retry_in": delay})
         self._dispatcher.post_connection(False)
-        self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(), name="ami-reconnect")
+        self._reconnect_task = asyncio.get_running_loop().create_task(
+            self._reconnect(delay), name="ami-reconnect"
+        )
 
     # -- actions -------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import codecs
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["AmiMessage", "AmiParser", "encode"]
+__all__ = ["AmiFramingError", "AmiMessage", "AmiParser", "encode"]
 
 EOL = "\r\n"
 
@@ -110,6 +110,26 @@ def encode(pairs: Iterable[tuple[str, str]]) -> bytes:
     return "".join(out).encode("utf-8")
 
 
+class AmiFramingError(ValueError):
+    """The peer broke AMI framing beyond our limits; the connection cannot go on.
+
+    Raised by :meth:`AmiParser.feed` when a message (the line still being
+    received counted in) grows past ``max_message_bytes`` characters or
+    ``max_fields`` lines: a peer that never ends a line or a message would
+    otherwise make us hold all of it.  :attr:`what` is ``"line"`` (one line
+    alone is over the limit) or ``"message"``; :attr:`size` is what it had
+    reached and :attr:`limit` the cap, both in :attr:`unit` (``"characters"``
+    or ``"lines"``).
+    """
+
+    def __init__(self, what: str, size: int, limit: int, unit: str) -> None:
+        self.what = what
+        self.size = size
+        self.limit = limit
+        self.unit = unit
+        super().__init__(f"AMI {what} of at least {size} {unit} is over the limit of {limit}")
+
+
 class AmiParser:
     """Incremental AMI parser: ``feed(bytes)`` yields complete messages.
 
@@ -117,30 +137,65 @@ class AmiParser:
     server banner and stored in :attr:`banner`.  Lines are accepted with
     ``\\r\\n`` or a bare ``\\n``; a line without ``": "`` is kept with an empty
     key-less value under the key ``""`` so nothing is silently lost.
+
+    Memory is bounded: the message being assembled, *including* the line not
+    yet ended, may hold at most ``max_message_bytes`` characters and
+    ``max_fields`` lines.  Past either limit :class:`AmiFramingError` is
+    raised and everything buffered is dropped — cutting the stream into
+    invented messages would hand half-messages to the consumers, so the
+    connection has to end instead (:class:`cti.ami.protocol.AmiLink` does).
     """
 
-    def __init__(self, *, expect_banner: bool = False, max_message_bytes: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        *,
+        expect_banner: bool = False,
+        max_message_bytes: int = 1 << 20,
+        max_fields: int = 1 << 16,
+    ) -> None:
+        if max_message_bytes <= 0 or max_fields <= 0:
+            raise ValueError("max_message_bytes and max_fields must be > 0")
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buffer = ""
         self._current: list[tuple[str, str]] = []
         self._size = 0
         self._max = max_message_bytes
+        self._max_fields = max_fields
         self.banner: str | None = None
         self._want_banner = expect_banner
 
-    def feed(self, data: bytes) -> list[AmiMessage]:
-        return list(self._iter_feed(data))
+    @property
+    def buffered(self) -> int:
+        """Characters held for the message not yet complete (its lines and the open line)."""
+        return self._size + len(self._buffer)
 
-    def _iter_feed(self, data: bytes) -> Iterator[AmiMessage]:
+    def feed(self, data: bytes) -> list[AmiMessage]:
+        """Every message completed by ``data``; :class:`AmiFramingError` past the limits."""
+        return list(self.iter_feed(data))
+
+    def iter_feed(self, data: bytes) -> Iterator[AmiMessage]:
+        """Like :meth:`feed`, but the messages completed before a violation are yielded first.
+
+        After :class:`AmiFramingError` the stream is out of step: the caller
+        must drop the connection, not feed this parser again.
+        """
+        text = self._decoder.decode(data)
+        if "\n" not in text:
+            # A line that never ends is refused before the concatenation below
+            # copies it: we never hold more than the limit plus one read.
+            self._check(len(self._buffer) + len(text))
+            self._buffer += text
+            return
         # One split per chunk: slicing the buffer line by line would be
         # quadratic in the chunk size, and a busy Asterisk sends large chunks.
-        lines = (self._buffer + self._decoder.decode(data)).split("\n")
+        lines = (self._buffer + text).split("\n")
         self._buffer = lines.pop()
         for line in lines:
             if line.endswith("\r"):
                 line = line[:-1]
             if self._want_banner:
                 self._want_banner = False
+                self._check(len(line))
                 self.banner = line
                 continue
             if line == "":
@@ -150,6 +205,7 @@ class AmiParser:
                     self._size = 0
                     yield msg
                 continue
+            self._check(len(line))
             key, sep, value = line.partition(":")
             if sep:
                 if value.startswith(" "):
@@ -158,17 +214,23 @@ class AmiParser:
             else:
                 self._current.append(("", line))
             self._size += len(line)
-            if self._size > self._max:
-                # A peer that never ends a message must not grow our memory
-                # without bound: emit what we have as one message.
-                msg = AmiMessage(self._current)
-                self._current = []
-                self._size = 0
-                yield msg
-        if len(self._buffer) > self._max:
-            # Same for a line that never ends.
-            self._current.append(("", self._buffer))
-            self._buffer = ""
+            if len(self._current) > self._max_fields:
+                self._violate("message", len(self._current), self._max_fields, "lines")
+        self._check(len(self._buffer))
+
+    def _check(self, line: int) -> None:
+        """Refuse a line of ``line`` characters that would take the message past the limit."""
+        if line > self._max:
+            self._violate("line", line, self._max, "characters")
+        if self._size + line > self._max:
+            self._violate("message", self._size + line, self._max, "characters")
+
+    def _violate(self, what: str, size: int, limit: int, unit: str) -> None:
+        # Drop what we hold at once: the point is to free it.
+        self._buffer = ""
+        self._current = []
+        self._size = 0
+        raise AmiFramingError(what, size, limit, unit)
 
 
 def parse_all(data: bytes, *, expect_banner: bool = False) -> tuple[str | None, list[AmiMessage]]:

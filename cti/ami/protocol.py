@@ -14,6 +14,10 @@ but three of its parts are unusable for a CTI service and are replaced here:
   text (``"successfully queued"`` reads ``action['async']`` and raises
   ``KeyError`` for an Originate or a PlayDTMF without ``Async``); the owner
   correlates by ``ActionID`` itself.
+
+A peer that breaks the framing limits of :class:`~cti.ami.message.AmiParser`
+(an endless line, a message without end) is cut off at once: the connection
+is aborted and ``link_lost`` reports the :class:`~cti.ami.message.AmiFramingError`.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, Protocol
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
-from cti.ami.message import AmiMessage, AmiParser, encode
+from cti.ami.message import AmiFramingError, AmiMessage, AmiParser, encode
 
 __all__ = ["AmiLink", "LinkOwner", "open_link"]
 
@@ -42,7 +46,8 @@ class AmiLink(AMIProtocol):  # type: ignore[misc]
     """One AMI TCP connection: bytes in → :class:`AmiMessage` out, and back.
 
     Every complete message goes to ``owner.link_message`` in arrival order;
-    the end of the connection goes to ``owner.link_lost`` exactly once.
+    the end of the connection goes to ``owner.link_lost`` exactly once, with
+    the :class:`~cti.ami.message.AmiFramingError` when we cut the peer off.
     """
 
     def __init__(self, owner: LinkOwner) -> None:
@@ -50,6 +55,7 @@ class AmiLink(AMIProtocol):  # type: ignore[misc]
         self._owner = owner
         self._parser = AmiParser(expect_banner=True)
         self._lost = False
+        self._violation: AmiFramingError | None = None
         # Both are set again by AMIProtocol.connection_made.
         self.transport: asyncio.Transport | None = None
         self.closed = True
@@ -59,9 +65,20 @@ class AmiLink(AMIProtocol):  # type: ignore[misc]
         """The server greeting, e.g. ``"Asterisk Call Manager/11.0.0"``."""
         return self._parser.banner
 
+    @property
+    def buffered(self) -> int:
+        """Characters held for a message not yet complete (bounded by the parser's limit)."""
+        return self._parser.buffered
+
     def data_received(self, data: bytes) -> None:
-        for message in self._parser.feed(data):
-            self._owner.link_message(self, message)
+        if self._violation is not None:
+            return  # cut off already; the transport may still deliver what it had read
+        try:
+            for message in self._parser.iter_feed(data):
+                self._owner.link_message(self, message)
+        except AmiFramingError as exc:
+            self._violation = exc
+            self.abort()
 
     def send_message(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Write one message; a closed transport drops it silently.
@@ -87,7 +104,7 @@ class AmiLink(AMIProtocol):  # type: ignore[misc]
         self.closed = True
         if not self._lost:
             self._lost = True
-            self._owner.link_lost(self, exc)
+            self._owner.link_lost(self, self._violation or exc)
 
 
 class _Connector(Manager):  # type: ignore[misc]

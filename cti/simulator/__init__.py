@@ -8,19 +8,21 @@ emits the same events, in the same order and with the same keys, as the real
 traces in ``tests/fixtures/asterisk``.  Used by the demo, the tests and
 ``bankcti bench``.  Call control (``Park``/``ParkedCall``, ``BlindTransfer``,
 ``Atxfer``/``CancelAtxfer``, ``ChanSpy``) and its ``bankcti-dial`` context
-live in :mod:`~cti.simulator.ami_control_actions`,
-:mod:`~cti.simulator.control_apps` and :mod:`~cti.simulator.dialplan_control`.
+live in :mod:`~cti.simulator.ami.control_actions`,
+:mod:`~cti.simulator.apps.control` and :mod:`~cti.simulator.dialplan_control`.
 
 * :class:`PbxSimulator` — start/close, :meth:`~PbxSimulator.place_call`,
   :meth:`~PbxSimulator.add_phone`, AMI test controls.
 * :class:`SimulatorConfig`, :class:`AgentPhone`, :class:`CallerScript` —
   configuration and scripted behaviour.
 * :class:`SimulatedCall`, :class:`CallResult` — one inbound call and its outcome.
+* :class:`DirectCall` — a call placed straight to a device (:meth:`PbxSimulator.call_device`).
 * :class:`CallGenerator` — steady-rate load.
 """
 
 from cti.simulator.channels import Channel, ChannelState
 from cti.simulator.config import AgentPhone, CallerScript, CallResult, SimulatorConfig
+from cti.simulator.direct import DirectCall
 from cti.simulator.scripts import CallGenerator, SimulatedCall
 from cti.simulator.simulator import PbxSimulator
 
@@ -31,6 +33,7 @@ __all__ = [
     "CallerScript",
     "Channel",
     "ChannelState",
+    "DirectCall",
     "PbxSimulator",
     "SimulatedCall",
     "SimulatorConfig",

@@ -9,8 +9,8 @@ dialplan location (a blind transfer's async goto) or is left alone in a
 basic bridge (the far end hung up and the bridge dissolved).
 
 :func:`bridged_phase` is that part of ``Dial``.  The control actions
-(:mod:`cti.simulator.ami_control_actions`) and applications
-(:mod:`cti.simulator.control_apps`) move channels with :func:`move` and
+(:mod:`cti.simulator.ami.control_actions`) and applications
+(:mod:`cti.simulator.apps.control`) move channels with :func:`move` and
 wake the dialers they affect; a plain call that nobody touches produces
 exactly the event sequence it always did.
 

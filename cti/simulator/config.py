@@ -62,13 +62,21 @@ class AgentPhone:
     (a Local channel into the ``agents`` context) or ``"PJSIP/1001"`` (one
     SIP channel).  ``answers=False`` never answers, so a ``Dial`` runs into
     its timeout (``NOANSWER``).  ``talk_seconds=None`` keeps the call up
-    until the other side hangs up.
+    until the other side hangs up.  ``reject_cause`` refuses every call at
+    once with that Q.850 cause (PJSIP phones), as a phone already on a call
+    (17, ``BUSY``) or a congested route (34, ``CONGESTION``) does; a device with no phone
+    registered at all gives ``CHANUNAVAIL`` (see
+    :meth:`~cti.simulator.PbxSimulator.remove_phone`).  ``call_waiting=False``
+    (PJSIP phones) refuses a call with cause 17 (``BUSY``) only while the
+    phone is already on another call, as a phone without call waiting does.
     """
 
     device: str
     answer_after: float = 2.0
     answers: bool = True
     talk_seconds: float | None = None
+    reject_cause: int | None = None
+    call_waiting: bool = True
 
     def __post_init__(self) -> None:
         tech, sep, resource = self.device.partition("/")
@@ -80,6 +88,12 @@ class AgentPhone:
             raise ValueError(f"Local device needs '<exten>@<context>', got {self.device!r}")
         if self.answer_after < 0 or (self.talk_seconds is not None and self.talk_seconds < 0):
             raise ValueError("answer_after and talk_seconds must not be negative")
+        if not self.call_waiting and tech != "PJSIP":
+            raise ValueError(f"call_waiting=False needs a PJSIP device, got {self.device!r}")
+        if self.reject_cause is not None and not 1 <= self.reject_cause <= 127:
+            raise ValueError(f"reject_cause must be a Q.850 cause 1..127, got {self.reject_cause!r}")
+        if self.reject_cause is not None and tech != "PJSIP":
+            raise ValueError("reject_cause is for PJSIP phones (a Local device runs the agents dialplan)")
 
 
 @dataclass

@@ -35,6 +35,10 @@ __all__ = ["CallObserver", "DialplanRunner", "Pbx"]
 
 log = logging.getLogger(__name__)
 
+#: Real seconds between a Local channel's change and its ``DeviceStateChange``: Asterisk computes
+#: device states on a task processor of their own, so the events of the change come first.
+DEVICE_STATE_LAG = 0.001
+
 LAB_GLOBALS = {
     "AGENT_1001_DELAY": "2",
     "AGENT_1001_TALK": "5",
@@ -166,23 +170,43 @@ class Pbx:
         self.registry.add(two)
         self.emit_for(one, self.events.newchannel(one))
         self.emit_for(two, self.events.newchannel(two))
-        self.update_device(one)
+        self.update_device(one, created=True)
         return one, two
 
     def announce(self, channel: Channel) -> None:
         """Publish ``Newchannel`` for a channel made by :meth:`new_channel`."""
         self.emit_for(channel, self.events.newchannel(channel))
-        self.update_device(channel)
+        self.update_device(channel, created=True)
 
-    def update_device(self, channel: Channel) -> None:
-        """``DeviceStateChange`` when the state of *channel*'s device changed."""
+    def update_device(self, channel: Channel, *, created: bool = False) -> None:
+        """``DeviceStateChange`` for *channel*'s device after its channel changed.
+
+        A Local device (``Local/1001@agents``) reports as Asterisk's
+        ``local_devicestate`` does (traces b, i1–i3, n): not when its channels
+        are created, but after *every* state change (``Newstate``) and every
+        hangup of one of them — repeats included (Local channels bypass the
+        device-state cache) — with the state computed a moment later, on the
+        device-state thread (:data:`DEVICE_STATE_LAG`): ``INUSE`` while a
+        ``;1`` of the device lives, else ``NOT_INUSE``.  So the hangup of both
+        halves is followed by two ``NOT_INUSE``, and a Local device never
+        reports ``RINGING``.  Other devices (``PJSIP/1001``) report each
+        *change* of their state once.
+        """
         device = channel.device
         if not device:
+            return
+        if channel.tech == "Local":
+            if not created:
+                asyncio.get_running_loop().call_later(DEVICE_STATE_LAG, self._report_local_device, device)
             return
         state = device_state_name(channels_device_state(self.registry.on_device(device)))
         if self._device_states.get(device, "NOT_INUSE") != state:
             self._device_states[device] = state
             self.emit(self.events.device_state_change(device, state))
+
+    def _report_local_device(self, device: str) -> None:
+        owners = [chan for chan in self.registry.on_device(device) if chan.local_half == 1 and not chan.gone]
+        self.emit(self.events.device_state_change(device, "INUSE" if owners else "NOT_INUSE"))
 
     # -- channel state ------------------------------------------------------------------
     def set_callerid(self, channel: Channel, num: str | None, name: str | None, pres: int = 0) -> None:

@@ -12,6 +12,8 @@ Contexts:
 * ``bankcti-inbound`` (any extension): ``AGI(agi://.../<inbound_script>)``,
   ``Hangup()`` — the product's entry point.
 * ``dtmf-lab`` (``s``, ``once``): the DTMF experiments of trace f.
+* ``driver-caller`` (``s``): ``Wait(600)``, ``Hangup()`` — the far end of a
+  call originated straight to a device (trace n; :meth:`PbxSimulator.call_device`).
 
 Each application runs with its priority and emits ``Newexten``; a negative
 application result or a hung-up channel ends the dialplan, after which the
@@ -25,7 +27,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from cti.simulator.apps import find_app
+from cti.simulator.apps.basic import find_app
 from cti.simulator.bridging import take_goto
 from cti.simulator.channels import Channel
 from cti.simulator.core import Pbx
@@ -92,6 +94,7 @@ class Dialplan:
             "agents": (self._is_agent_exten, self._agents),
             "bankcti-inbound": (lambda exten: bool(exten), self._bankcti_inbound),
             "dtmf-lab": (lambda exten: exten in ("s", "once"), self._dtmf_lab),
+            "driver-caller": (lambda exten: exten == "s", self._driver_caller),
             **CONTROL_CONTEXTS,
         }
         pbx.dialplan = self
@@ -189,6 +192,10 @@ class Dialplan:
 
     async def _bankcti_inbound(self, f: Frame) -> None:
         await f.run(1, "AGI", self._agi_url(self.pbx.config.inbound_script))
+        await f.run(2, "Hangup", "")
+
+    async def _driver_caller(self, f: Frame) -> None:
+        await f.run(1, "Wait", "600")
         await f.run(2, "Hangup", "")
 
     async def _dtmf_lab(self, f: Frame) -> None:

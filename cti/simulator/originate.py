@@ -14,10 +14,10 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from cti.simulator.apps import find_app
+from cti.simulator.apps.basic import find_app
+from cti.simulator.apps.dial import OutboundLeg, create_leg
 from cti.simulator.channels import Channel, ChannelState
 from cti.simulator.core import Pbx
-from cti.simulator.dial import OutboundLeg, create_leg
 
 __all__ = ["OriginateRequest", "originate", "parse_callerid"]
 
@@ -106,6 +106,8 @@ async def originate(pbx: Pbx, req: OriginateRequest) -> bool:
         one.on_answer = on_answer
     else:
         one.answer_hook = on_answer
+    # The called device rings: DialState RINGING without a calling channel (trace n).
+    one.on_ringing = lambda channel: pbx.emit_for(channel, pbx.events.dial_state(None, channel, "RINGING"))
     one.hangup_listeners.append(on_hangup)
     leg.start(pbx)
     timer = None
@@ -118,6 +120,7 @@ async def originate(pbx: Pbx, req: OriginateRequest) -> bool:
             timer.cancel()
         if on_hangup in one.hangup_listeners:
             one.hangup_listeners.remove(on_hangup)
+    one.on_ringing = None
     if ok:
         return True
     one.answer_hook = None

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 
-from cti.simulator.ami_server import AmiServer
+from cti.simulator.ami.server import AmiServer
 from cti.simulator.channels import Channel
 from cti.simulator.config import AgentPhone, CallerScript, SimulatorConfig
 from cti.simulator.core import Pbx
 from cti.simulator.dialplan import Dialplan
+from cti.simulator.direct import DirectCall, place_direct_call
 from cti.simulator.scripts import SimulatedCall, place_inbound_call
 
 __all__ = ["PbxSimulator"]
@@ -86,6 +87,15 @@ class PbxSimulator:
             if not self.dialplan.has_extension(context, exten):
                 raise ValueError(f"no extension {script.dnid!r} or 's' in context {context!r}")
         return place_inbound_call(self.pbx, script, context, exten)
+
+    def call_device(self, device: str, *, caller_id: str = "", caller_name: str = "") -> DirectCall:
+        """Somebody calls ``device`` (an agent's phone) directly, not through the service.
+
+        Placed like trace n's ``Originate Channel=<device> Context=driver-caller
+        Exten=s``: the device rings and answers as its phone or dialplan does;
+        the call lasts until :meth:`DirectCall.hangup` or the phone hangs up.
+        """
+        return place_direct_call(self.pbx, device, caller_id or None, caller_name or None)
 
     def channels(self) -> list[Channel]:
         """The live channels (snapshots of the simulator's state)."""

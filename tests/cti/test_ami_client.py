@@ -73,16 +73,32 @@ class EventLog:
 
 async def test_login_and_filters_are_the_recorded_bytes(server: FakeAmi, client: AmiClient) -> None:
     session = await server.wait_session(1)
-    await session.wait_action("Filter", 3)
+    await session.wait_action("Filter", 2)
     sent = parse_all(bytes(session.raw))[1]
     trace_a_login = client_blocks(SCENARIOS["a"])[0]
     trace_b2 = client_blocks(SCENARIOS["b2"])
     assert encode(sent[0].fields) == trace_a_login  # Action: Login … Events: on
     assert encode(sent[1].fields) == trace_b2[1]  # MatchCriteria: action(exclude),name(VarSet)
     assert sent[2]["MatchCriteria"] == "action(exclude),name(Newexten)"
-    assert encode(sent[3].fields) == trace_b2[3]  # …name(DeviceStateChange)
+    # DeviceStateChange is not filtered by default: the ACD follows agents' devices with it.
+    assert [m["MatchCriteria"] for m in sent[1:]] == [
+        "action(exclude),name(VarSet)",
+        "action(exclude),name(Newexten)",
+    ]
     assert client.connected
     assert client.banner == "Asterisk Call Manager/11.0.0"
+
+
+async def test_an_excluded_event_filter_is_the_recorded_bytes(server: FakeAmi) -> None:
+    ami = make_client(server, exclude_events=("VarSet", "Newexten", "DeviceStateChange"))
+    await ami.connect()
+    try:
+        session = await server.wait_session(1)
+        await session.wait_action("Filter", 3)
+        sent = parse_all(bytes(session.raw))[1]
+        assert encode(sent[3].fields) == client_blocks(SCENARIOS["b2"])[3]  # …name(DeviceStateChange)
+    finally:
+        await ami.close()
 
 
 async def test_utf8_character_split_between_two_reads(
@@ -101,7 +117,7 @@ async def test_utf8_character_split_between_two_reads(
     events = EventLog()
     client.on_event(events, "NewCallerid")
     session = await server.wait_session(1)
-    await session.wait_action("Filter", 3)
+    await session.wait_action("Filter", 2)
     data = "Event: NewCallerid\r\nChannel: PJSIP/zoe-00000001\r\nCallerIDName: Zoë\r\nUniqueid: 1.1\r\n\r\n"
     payload = data.encode()
     cut = payload.index("ë".encode()) + 1  # between the two bytes of "ë"
@@ -251,11 +267,11 @@ async def test_events_arrive_in_order_filtered_and_feed_the_tracker(
     client.on_event(events)
     client.on_event(tracker.feed)
     session = server.sessions[0]
-    await session.wait_action("Filter", 3)
+    await session.wait_action("Filter", 2)
     raw = (TRACES / f"{SCENARIOS['b']}.server-to-client.raw").read_bytes()
     banner_end = raw.index(b"\r\n") + 2
     recorded = parse_all(raw[banner_end:])[1]
-    excluded = {"VarSet", "Newexten", "DeviceStateChange"}
+    excluded = {"VarSet", "Newexten"}
     expected = [m for m in recorded if m.event and m.event not in excluded]
     assert len(expected) < len([m for m in recorded if m.event])  # trace b is unfiltered
     session.write(raw[banner_end:])

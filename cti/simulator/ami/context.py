@@ -15,7 +15,7 @@ from cti.ami.message import AmiMessage
 from cti.simulator.core import Pbx
 
 if TYPE_CHECKING:
-    from cti.simulator.ami_filters import FilterSet
+    from cti.simulator.ami.filters import FilterSet
 
 __all__ = ["ActionContext", "ActionHandler", "SessionLike"]
 

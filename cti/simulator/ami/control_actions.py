@@ -23,12 +23,12 @@ import weakref
 from dataclasses import dataclass
 
 from cti.simulator import control_events
-from cti.simulator.ami_context import ActionContext, ActionHandler
+from cti.simulator.ami.context import ActionContext, ActionHandler
+from cti.simulator.apps.control import lot_of
+from cti.simulator.apps.dial import OutboundLeg, create_leg
 from cti.simulator.bridging import async_goto, create_bridge, destroy_bridge, enter, leave, set_holding
 from cti.simulator.channels import Bridge, Channel
-from cti.simulator.control_apps import lot_of
 from cti.simulator.core import Pbx
-from cti.simulator.dial import OutboundLeg, create_leg
 
 __all__ = ["CONTROL_ACTIONS"]
 

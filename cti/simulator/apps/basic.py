@@ -12,12 +12,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from cti.simulator.apps.control import app_chanspy, app_parked_call
+from cti.simulator.apps.dial import app_dial
+from cti.simulator.apps.queue import app_queue
 from cti.simulator.channels import Channel
-from cti.simulator.control_apps import app_chanspy, app_parked_call
 from cti.simulator.core import Pbx
-from cti.simulator.dial import app_dial
 from cti.simulator.media import play
-from cti.simulator.queue_app import app_queue
 
 __all__ = ["APPS", "AppFunc", "find_app"]
 
@@ -117,7 +117,7 @@ async def app_echo(pbx: Pbx, channel: Channel, data: str) -> int:
 
 
 async def app_agi(pbx: Pbx, channel: Channel, data: str) -> int:
-    from cti.simulator.agi_client import run_agi  # the AGI client itself runs applications (EXEC)
+    from cti.simulator.agi.client import run_agi  # the AGI client itself runs applications (EXEC)
 
     status = await run_agi(pbx, channel, data)
     pbx.set_var(channel, "AGISTATUS", status)

@@ -22,8 +22,8 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from cti.simulator.agi_codes import RESULT_SHOWUSAGE, RESULT_SUCCESS
-from cti.simulator.agi_commands import find_command
+from cti.simulator.agi.codes import RESULT_SHOWUSAGE, RESULT_SUCCESS
+from cti.simulator.agi.commands import find_command
 from cti.simulator.channels import Channel
 from cti.simulator.core import Pbx
 

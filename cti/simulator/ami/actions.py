@@ -8,7 +8,7 @@ import asyncio
 import re
 import time
 
-from cti.simulator.ami_context import ActionContext, ActionHandler
+from cti.simulator.ami.context import ActionContext, ActionHandler
 from cti.simulator.channels import Channel
 from cti.simulator.originate import OriginateRequest, originate, parse_callerid
 from cti.simulator.variables import resolve_variable

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cti.simulator.agi_codes import RESULT_FAILURE, RESULT_SHOWUSAGE, RESULT_SUCCESS
-from cti.simulator.agi_media_commands import (
+from cti.simulator.agi.codes import RESULT_FAILURE, RESULT_SHOWUSAGE, RESULT_SUCCESS
+from cti.simulator.agi.media_commands import (
     answer,
     get_data,
     get_option,
@@ -30,7 +30,7 @@ from cti.simulator.agi_media_commands import (
 from cti.simulator.variables import resolve_variable, substitute
 
 if TYPE_CHECKING:
-    from cti.simulator.agi_client import AgiSession
+    from cti.simulator.agi.client import AgiSession
 
 __all__ = ["RESULT_FAILURE", "RESULT_SHOWUSAGE", "RESULT_SUCCESS", "AgiCommand", "find_command"]
 
@@ -91,7 +91,7 @@ async def _set_music(s: AgiSession, argv: list[str]) -> int:
 
 
 async def _exec(s: AgiSession, argv: list[str]) -> int:
-    from cti.simulator.apps import find_app  # apps run dialplan code that needs this module
+    from cti.simulator.apps.basic import find_app  # apps run dialplan code that needs this module
 
     if len(argv) < 2:
         return RESULT_SHOWUSAGE
@@ -99,9 +99,10 @@ async def _exec(s: AgiSession, argv: list[str]) -> int:
     if app is None:
         log.warning("sim.agi_unknown_app", extra={"channel": s.channel.name, "app": argv[1]})
         result = -2
-    elif s.channel.dead:
+    elif s.channel.dead and argv[1].lower() != "dial":
         result = -1
     else:
+        # EXEC runs on a dead channel too (res_agi marks it dead-safe); Dial then answers CANCEL at once.
         result = await app(s.pbx, s.channel, argv[2] if len(argv) > 2 else "")
     s.send(f"200 result={result}")
     return result

@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from cti.simulator.agi_codes import RESULT_FAILURE, RESULT_SHOWUSAGE, RESULT_SUCCESS, int_arg
+from cti.simulator.agi.codes import RESULT_FAILURE, RESULT_SHOWUSAGE, RESULT_SUCCESS, int_arg
 from cti.simulator.channels import DigitReader
 from cti.simulator.media import SAMPLES_PER_MS, collect_digits, play, wait_digit
 
 if TYPE_CHECKING:
-    from cti.simulator.agi_client import AgiSession
+    from cti.simulator.agi.client import AgiSession
 
 __all__ = ["answer", "get_data", "get_option", "say_digits", "say_number", "stream_file", "wait_for_digit"]
 

@@ -23,13 +23,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from cti.ami.message import AmiMessage, AmiParser
-from cti.simulator.ami_actions import CALL_ACTIONS
-from cti.simulator.ami_context import ActionContext, ActionHandler
-from cti.simulator.ami_control_actions import CONTROL_ACTIONS
-from cti.simulator.ami_filters import FilterSet
-from cti.simulator.ami_queue_actions import QUEUE_ACTIONS
-from cti.simulator.ami_system_actions import SYSTEM_ACTIONS
+from cti.ami.message import AmiFramingError, AmiMessage, AmiParser
+from cti.simulator.ami.actions import CALL_ACTIONS
+from cti.simulator.ami.context import ActionContext, ActionHandler
+from cti.simulator.ami.control_actions import CONTROL_ACTIONS
+from cti.simulator.ami.filters import FilterSet
+from cti.simulator.ami.queue_actions import QUEUE_ACTIONS
+from cti.simulator.ami.system_actions import SYSTEM_ACTIONS
 from cti.simulator.core import Pbx
 
 __all__ = ["BANNER", "AmiServer", "AmiSession"]
@@ -111,8 +111,13 @@ class AmiSession(asyncio.Protocol):
         log.info("sim.ami_connect", extra={"remote": self.remote})
 
     def data_received(self, data: bytes) -> None:
-        for message in self.parser.feed(data):
-            self.actions.put_nowait(message)
+        try:
+            for message in self.parser.iter_feed(data):
+                self.actions.put_nowait(message)
+        except AmiFramingError as exc:
+            # A client that never ends its line must not grow the simulator's memory either.
+            log.warning("sim.ami_framing_violation", extra={"remote": self.remote, "error": str(exc)})
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

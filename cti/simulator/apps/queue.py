@@ -17,9 +17,9 @@ import logging
 import time
 from collections.abc import Callable
 
+from cti.simulator.apps.dial import DialAttempt, OutboundLeg, bridge_until_hangup, create_leg, unbridge
 from cti.simulator.channels import Channel, wait_any_hangup
 from cti.simulator.core import Pbx
-from cti.simulator.dial import DialAttempt, OutboundLeg, bridge_until_hangup, create_leg, unbridge
 from cti.simulator.queue import (
     DEVICE_NOT_INUSE,
     CallQueue,

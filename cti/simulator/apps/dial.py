@@ -34,6 +34,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHANUNAVAIL = "CHANUNAVAIL"
+#: The DialEnd status of one failed leg, by its hangup cause.
 _CAUSE_STATUS = {
     17: "BUSY",
     21: "BUSY",
@@ -141,7 +142,20 @@ def _present(pbx: Pbx, caller: Channel | None, chan: Channel, cid: tuple[str | N
 
 
 async def run_phone(pbx: Pbx, channel: Channel, phone: AgentPhone) -> None:
-    """A SIP phone: rings at once, answers after ``answer_after``, talks, hangs up."""
+    """A SIP phone: rings at once, answers after ``answer_after``, talks, hangs up.
+
+    A phone with a ``reject_cause`` refuses the call at once instead (a SIP
+    486 Busy Here is cause 17), without ringing; so does a phone without call
+    waiting that is already on a call (cause 17).
+    """
+    if phone.reject_cause is not None:
+        pbx.queue_hangup(channel, phone.reject_cause)
+        return
+    if not phone.call_waiting and any(
+        other is not channel and not other.dead for other in pbx.registry.on_device(phone.device)
+    ):
+        pbx.queue_hangup(channel, 17)  # already on a call and no call waiting: 486 Busy Here
+        return
     pbx.indicate_ringing(channel)
     if not phone.answers:
         await channel.wait_hangup()
@@ -157,6 +171,24 @@ async def run_phone(pbx: Pbx, channel: Channel, phone: AgentPhone) -> None:
 
 def status_for_cause(cause: int | None) -> str:
     return _CAUSE_STATUS.get(cause or 0, "NOANSWER")
+
+
+def status_of_failed_legs(legs: list[OutboundLeg]) -> str:
+    """``DIALSTATUS`` when every leg failed before an answer, as app_dial's ``handle_cause`` counts them.
+
+    Cause 17 counts as busy, 34 as congestion, 16 (normal clearing) and 19
+    (no answer) as neither, any other cause as "no channel"; the status is
+    ``BUSY`` if any leg was busy, else ``CONGESTION`` if any was congested,
+    else ``CHANUNAVAIL``, else ``NOANSWER`` (every leg simply hung up).
+    """
+    causes = [leg.channel.hangup_cause or 0 for leg in legs]
+    if 17 in causes:
+        return "BUSY"
+    if 34 in causes:
+        return "CONGESTION"
+    if any(cause not in (0, 16, 19) for cause in causes):
+        return CHANUNAVAIL
+    return "NOANSWER"
 
 
 class DialAttempt:
@@ -290,6 +322,13 @@ async def app_dial(pbx: Pbx, caller: Channel, data: str) -> int:
     if not devices:
         log.warning("sim.dial_no_device", extra={"channel": caller.name})
         return -1
+    if caller.dead:
+        # app_dial: "Caller hung up before dial" (a Dial run from a dead AGI channel).
+        pbx.set_var(caller, "DIALSTATUS", "CANCEL")
+        observer = pbx.call_of(caller)
+        if observer is not None:
+            observer.on_dial_status("CANCEL")
+        return -1
     started = time.monotonic()
     for name in ("ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS"):
         pbx.set_var(caller, name, "")
@@ -352,7 +391,7 @@ async def _ring_and_bridge(
         if "m" in options:
             pbx.stop_moh(caller)
         if final is None:
-            return (legs[-1].failed_status or "NOANSWER"), 0
+            return status_of_failed_legs(legs), 0
         return final, -1 if outcome == "cancel" else 0
     for leg in attempt.pending:
         if leg is not winner:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from cti.simulator.ami_actions import is_true
-from cti.simulator.ami_context import ActionContext, ActionHandler
+from cti.simulator.ami.actions import is_true
+from cti.simulator.ami.context import ActionContext, ActionHandler
 from cti.simulator.queue import DEVICE_NOT_INUSE, CallQueue, QueueMember, device_state, member_event
 
 __all__ = ["QUEUE_ACTIONS"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from cti.simulator.ami_context import ActionContext, ActionHandler
-from cti.simulator.ami_filters import FilterError, parse_filter
-from cti.simulator.cli import run_cli
+from cti.simulator.ami.cli import run_cli
+from cti.simulator.ami.context import ActionContext, ActionHandler
+from cti.simulator.ami.filters import FilterError, parse_filter
 
 __all__ = ["SYSTEM_ACTIONS"]
 
