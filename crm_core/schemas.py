@@ -93,3 +93,10 @@ class InteractionRecord(BaseModel):
     outcome: str | None = None
     disposition: str | None = None
     notes: str | None = None
+    #: The IVR could not look the caller up (CRM unavailable): when the database takes this write,
+    #: a call still without a customer is linked to the one live customer with ``caller_e164``,
+    #: and ``customer_link`` says so (a number match, never a verification).
+    identify_later: bool = False
+    #: Read only (ignored by writes): how the customer was linked after the fact, one of
+    #: ``crm_core.models.CUSTOMER_LINKS``; ``None`` when the IVR or a user linked it (or nobody).
+    customer_link: str | None = None

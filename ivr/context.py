@@ -94,6 +94,9 @@ class IvrResult(BaseModel):
     customer: CustomerCard | None = None
     candidates: list[CustomerCard] = Field(default_factory=list)
     caller_e164: str | None = None
+    #: The caller-ID lookup failed (CRM unavailable): the call went on unidentified, and its
+    #: history should be linked by the caller's number once the database is back.
+    caller_lookup_failed: bool = False
     authentication: AuthLevel = "none"
     customer_id: int | None = None
     tier: str | None = None
@@ -121,6 +124,7 @@ class IvrContext:
     customer: CustomerCard | None = None
     candidates: list[CustomerCard] = field(default_factory=list)
     caller_e164: str | None = None
+    caller_lookup_failed: bool = False
     authentication: AuthLevel = "none"
     customer_id: int | None = None
     account_id: int | None = None
@@ -177,6 +181,7 @@ class IvrContext:
             customer=self.customer,
             candidates=list(self.candidates),
             caller_e164=self.caller_e164,
+            caller_lookup_failed=self.caller_lookup_failed,
             authentication=self.authentication,
             customer_id=self.customer_id,
             tier=self.tier,

@@ -64,8 +64,10 @@ async def identify(ctx: IvrContext, node: IdentifyNode) -> Transition:
     except Exception:
         # The caller must still reach an agent when the CRM is down: continue unidentified.
         log.exception("ivr.identify_failed", extra={"uniqueid": ctx.channel.uniqueid})
+        ctx.caller_lookup_failed = True
         await ctx.step(result="lookup-failed")
         return _branch(ctx, node, 0)
+    ctx.caller_lookup_failed = False
     ctx.candidates = list(matches)
     if len(matches) == 1 and ctx.authentication == "none":
         ctx.customer = matches[0]

@@ -11,16 +11,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.access.audit import audit
+from crm_core.access.audit import audit_once
 from crm_core.actor import Actor
 from crm_core.errors import AccessDenied
 from crm_core.models import Agent, Team
 
-__all__ = ["DbActorResolver", "DbPopAuditor"]
+__all__ = ["DbActorResolver", "DbPopAuditor", "PopView"]
+
+
+@dataclass(frozen=True, slots=True)
+class PopView:
+    """One screen-pop that showed ``login`` customer ``customer_id`` at ``at`` (the audit row to write).
+
+    ``key`` is unique per pop: a write replayed from the spool is stored once.
+    """
+
+    key: str
+    at: datetime
+    login: str
+    remote_addr: str | None
+    customer_id: int
+    call_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +130,16 @@ class DbPopAuditor:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def audit_pop(self, actor: Actor, customer_id: int, call_id: str) -> None:
+    async def audit_pop(self, pop: PopView) -> None:
         async with self._sessions() as session, session.begin():
-            await audit(
+            await audit_once(
                 session,
-                actor,
-                "view",
-                "customer",
-                customer_id,
-                {"view": "screen-pop", "call_id": call_id},
+                key=pop.key,
+                at=pop.at,
+                login=pop.login,
+                remote_addr=pop.remote_addr,
+                action="view",
+                entity="customer",
+                entity_id=pop.customer_id,
+                detail={"view": "screen-pop", "call_id": pop.call_id},
             )

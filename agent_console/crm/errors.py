@@ -7,8 +7,15 @@ raised by a service      status  body
 ``NotFound``             404     ``{"detail"}``
 ``Conflict``             409     ``{"detail"}``
 ``InvalidInput``         422     ``{"detail", "field"}``
+database unavailable     503     ``{"detail"}`` and ``Retry-After`` (seconds)
 anything else            500     ``{"detail"}`` — logged with its traceback
 =======================  ======  ==========================================
+
+"Database unavailable" is what :func:`crm_core.outage.database_unavailable`
+recognises (connection refused or lost, PostgreSQL shutting down or
+starting, SQLite locked beyond its timeout…), on any route: the CRM's, the
+login, the reports.  The console page shows it as "the CRM is unavailable,
+retrying" and retries after ``Retry-After``.
 
 Messages of CRM errors are written for the user (see :mod:`crm_core.errors`);
 an unexpected exception's message never leaves the server.
@@ -23,12 +30,16 @@ from fastapi.responses import JSONResponse
 
 from agent_console.crm.guard import error_response
 from crm_core.errors import AccessDenied, Conflict, CrmError, InvalidInput, NotFound
+from crm_core.outage import OUTAGE_TYPES, database_unavailable
 
-__all__ = ["crm_error_response", "install_error_handlers"]
+__all__ = ["RETRY_AFTER_SECONDS", "UNAVAILABLE_DETAIL", "crm_error_response", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
 
 _MAX_DETAIL = 500
+#: What a 503 asks the client to wait before trying again: a restarting database is usually back by then.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_DETAIL = "the CRM is unavailable: its database cannot be reached right now; retry shortly"
 
 
 def crm_error_response(exc: CrmError) -> JSONResponse:
@@ -64,7 +75,26 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal error; it has been logged")
 
 
+async def _outage_or_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if not database_unavailable(exc):
+        return await _unexpected(request, exc)
+    # Expected while the database is down: one line per request, no traceback.
+    log.warning(
+        "console.database_unavailable",
+        extra={"path": request.url.path, "method": request.method, "error": type(exc).__name__},
+    )
+    return JSONResponse(
+        status_code=503,
+        content={"detail": UNAVAILABLE_DETAIL},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map CRM errors to 403/404/409/422 and any other exception to a logged, bodyless 500."""
+    """Map CRM errors to 403/404/409/422, a database outage to 503, any other exception to a logged 500."""
     app.add_exception_handler(CrmError, _crm_error)
+    # The types an outage surfaces as, each told apart from a genuine defect by database_unavailable();
+    # registered by type (not only under Exception) so the response is final and not re-raised.
+    for kind in OUTAGE_TYPES:
+        app.add_exception_handler(kind, _outage_or_unexpected)
     app.add_exception_handler(Exception, _unexpected)

@@ -21,7 +21,15 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-__all__ = ["ERROR_RESPONSES", "CleanInputRoute", "ErrorBody", "ErrorItem", "error_response", "text_problem"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "UNAVAILABLE_RESPONSE",
+    "CleanInputRoute",
+    "ErrorBody",
+    "ErrorItem",
+    "error_response",
+    "text_problem",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +66,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _described("No such record, or not visible to this user"),
     409: _described("A business rule forbids it now (cap reached, illegal transition…)"),
     422: _described("Invalid input; `field` names it"),
+    503: {
+        **_described("The CRM's database is unavailable right now; retry after the delay"),
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
+        },
+    },
 }
+#: The 503 alone, for routes outside the CRM that need the database (the login).
+UNAVAILABLE_RESPONSE = ERROR_RESPONSES[503]
 
 
 def error_response(status: int, detail: str, field: str | None = None) -> JSONResponse:

@@ -1,9 +1,14 @@
-"""Writes the screen-pop ``view`` audit rows off the hub's path.
+"""Writes the screen-pop ``view`` audit rows off the hub's path, and never loses one.
 
 The hub is synchronous and must never wait for a database, so it hands each
-delivered pop to :meth:`PopAuditQueue.submit`, which only queues it; one
-background task (:meth:`run`, started with the app) resolves the agent and
-writes the row.  A failed write is logged and the next pop goes on.
+delivered pop to :meth:`PopAuditQueue.submit`, which stamps it (time, unique
+key) and only queues it; one background task (:meth:`PopAuditQueue.run`,
+started with the app) writes the rows through a
+:class:`~crm_core.spool.SpooledWriter`.  While the database is unavailable
+the rows go to the spool file (``fsync``-ed) and are replayed in order once
+it is back, dated when the pop was shown; the unique key makes a replay
+after a crash add nothing twice.  The queue in memory holds only what
+arrived during one write attempt, which the writer's timeout bounds.
 """
 
 from __future__ import annotations
@@ -11,9 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+from agent_console.crm.actors import PopView
 from agent_console.crm.deps import CrmServices
 from agent_console.hub import PopDelivered
+from crm_core.outage import data_refused
+from crm_core.spool import FileSpool, SpooledWriter
 
 __all__ = ["PopAuditQueue"]
 
@@ -21,60 +33,108 @@ log = logging.getLogger(__name__)
 
 
 class PopAuditQueue:
-    """A bounded queue of delivered pops and the worker that audits them.
+    """The delivered pops waiting for their audit row, and the worker that writes them.
 
-    When ``max_queued`` pops wait already (the database is down or slow),
-    further pops are not audited and each loss is logged as an error.
+    With ``spool_path`` the rows the database cannot take survive a crash;
+    without it they wait in memory, in order, until it takes them.
     """
 
-    def __init__(self, crm: CrmServices, *, max_queued: int = 1000) -> None:
+    def __init__(
+        self,
+        crm: CrmServices,
+        *,
+        spool_path: Path | None = None,
+        retry_interval: float = 2.0,
+        write_timeout: float = 10.0,
+    ) -> None:
         self._crm = crm
-        self._queue: asyncio.Queue[PopDelivered] = asyncio.Queue(maxsize=max_queued)
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._retry_interval = retry_interval
+        self._writer = SpooledWriter(
+            "console.pop_audit",
+            self._apply,
+            FileSpool(spool_path) if spool_path is not None else None,
+            retry_interval=retry_interval,
+            apply_timeout=write_timeout,
+        )
+
+    @property
+    def waiting(self) -> int:
+        """Audit rows waiting in the spool for the database."""
+        return self._writer.waiting
 
     def submit(self, pop: PopDelivered) -> None:
         """Queue ``pop`` for auditing; never blocks (the hub's ``on_pop``)."""
-        try:
-            self._queue.put_nowait(pop)
-        except asyncio.QueueFull:
-            log.error(
-                "console.pop_audit_dropped",
-                extra={"login": pop.agent_login, "call_id": pop.call_id, "customer_id": pop.customer_id},
-            )
+        self._queue.put_nowait(
+            {
+                "kind": "pop",
+                "key": uuid.uuid4().hex,
+                "at": datetime.now(UTC).isoformat(),
+                "login": pop.agent_login,
+                "remote_addr": pop.remote_addr,
+                "customer_id": pop.customer_id,
+                "call_id": pop.call_id,
+            }
+        )
 
     async def join(self) -> None:
-        """Wait until every pop queued so far has been audited (or its failure logged)."""
+        """Wait until every pop queued so far is audited in the database or safe in the spool."""
         await self._queue.join()
 
+    async def emptied(self) -> None:
+        """Wait until every pop queued so far is audited in the database."""
+        await self.join()
+        await self._writer.emptied()
+
     async def run(self) -> None:
-        """Audit queued pops until cancelled."""
+        """Replay what an earlier run spooled, then audit queued pops until cancelled."""
+        await self._writer.start()
         while True:
-            pop = await self._queue.get()
+            entry = await self._queue.get()
             try:
-                await self._audit(pop)
+                await self._hand_over(entry)
             finally:
                 self._queue.task_done()
 
+    async def _hand_over(self, entry: dict[str, Any]) -> None:
+        while True:
+            try:
+                await self._writer.write(entry)
+                return
+            except Exception as exc:
+                if data_refused(exc):
+                    # The database will never take this row (it names no valid customer): say so loudly.
+                    log.error(
+                        "console.pop_audit_refused",
+                        extra={
+                            "login": entry["login"],
+                            "call_id": entry["call_id"],
+                            "customer_id": entry["customer_id"],
+                            "error": repr(exc),
+                        },
+                    )
+                    return
+                # Neither the database nor the spool took it (disk full): hold it and try again.
+                log.error("console.pop_audit_held", extra={"call_id": entry["call_id"], "error": repr(exc)})
+                await asyncio.sleep(self._retry_interval)
+
     async def drain(self, grace: float) -> None:
-        """Give the worker up to ``grace`` seconds to finish the queued pops (at shutdown)."""
+        """Give the worker up to ``grace`` seconds to hand the queued pops over (at shutdown)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):
                 await self._queue.join()
         if self._queue.qsize():
-            log.warning("console.pop_audit_unwritten", extra={"count": self._queue.qsize()})
+            log.error("console.pop_audit_unwritten", extra={"count": self._queue.qsize()})
+        await self._writer.close()
 
-    async def _audit(self, pop: PopDelivered) -> None:
-        try:
-            actor = await self._crm.actors.actor(
-                pop.agent_login, pop.remote_addr, frozenset({pop.customer_id})
+    async def _apply(self, entry: dict[str, Any]) -> None:
+        await self._crm.pops.audit_pop(
+            PopView(
+                key=entry["key"],
+                at=datetime.fromisoformat(entry["at"]),
+                login=entry["login"],
+                remote_addr=entry["remote_addr"],
+                customer_id=int(entry["customer_id"]),
+                call_id=entry["call_id"],
             )
-            await self._crm.pops.audit_pop(actor, pop.customer_id, pop.call_id)
-        except Exception as exc:
-            log.error(
-                "console.pop_audit_failed",
-                extra={
-                    "login": pop.agent_login,
-                    "call_id": pop.call_id,
-                    "customer_id": pop.customer_id,
-                    "error": repr(exc),
-                },
-            )
+        )

@@ -54,14 +54,47 @@ export class ApiError extends Error {
   }
 }
 
-/** Call the JSON API with the session's bearer token; ApiError with the server's message on failure. */
-export async function api(method, path, body) {
+// A 503 means the CRM's database is unavailable (an outage, a restart): nothing was done, so the
+// request is sent again after the server's Retry-After, with a notice instead of an error.
+export const UNAVAILABLE_RETRIES = 24;
+const UNAVAILABLE_DEFAULT_S = 5;
+const UNAVAILABLE_MAX_S = 60;
+const unavailable = { waiting: 0 };
+
+function retryAfter(response) {
+  const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+  if (!Number.isFinite(seconds)) return UNAVAILABLE_DEFAULT_S;
+  return Math.min(Math.max(seconds, 1), UNAVAILABLE_MAX_S);
+}
+
+/** Show "the CRM is unavailable, retrying in N s" (counting down) for `seconds`, then resolve. */
+async function waitUnavailable(seconds) {
+  const node = $("crm-unavailable");
+  unavailable.waiting += 1;
+  try {
+    for (let left = seconds; left > 0; left -= 1) {
+      if (node) {
+        tr(node, "crm.unavailable", { s: left });
+        node.hidden = false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    unavailable.waiting -= 1;
+  }
+}
+
+function clearUnavailable() {
+  const node = $("crm-unavailable");
+  if (node && unavailable.waiting === 0) node.hidden = true;
+}
+
+async function send(method, path, body) {
   const headers = { Accept: "application/json" };
   if (app.token) headers.Authorization = `Bearer ${app.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
   try {
-    response = await fetch(path, {
+    return await fetch(path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -70,6 +103,20 @@ export async function api(method, path, body) {
   } catch (_) {
     throw new ApiError(0, t("conn.offline"));
   }
+}
+
+/** Call the JSON API with the session's bearer token; ApiError with the server's message on failure.
+ *
+ * While the server answers 503 (CRM unavailable) the call waits and retries, up to
+ * UNAVAILABLE_RETRIES times, showing the notice; the caller only sees the final outcome. */
+export async function api(method, path, body) {
+  let response;
+  for (let attempt = 0; ; attempt += 1) {
+    response = await send(method, path, body);
+    if (response.status !== 503 || attempt >= UNAVAILABLE_RETRIES) break;
+    await waitUnavailable(retryAfter(response));
+  }
+  if (response.status !== 503) clearUnavailable();
   let data = null;
   if (response.status !== 204) {
     try {
@@ -79,6 +126,7 @@ export async function api(method, path, body) {
     }
   }
   if (!response.ok) {
+    if (response.status === 503) throw new ApiError(503, t("crm.unavailable.gaveup"));
     const detail = data && typeof data.detail === "string" ? data.detail : `request failed (${response.status})`;
     if (response.status === 401 && path !== "/api/login") app.onSessionEnded(detail);
     throw new ApiError(response.status, detail);

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.access.rules import visible_customers_clause
@@ -31,7 +32,16 @@ from crm_core.models import AUDIT_ACTIONS, Agent, Customer
 from crm_core.models import AuditLog as AuditRow
 from crm_core.models.coltypes import utcnow
 
-__all__ = ["MAX_AUDIT_LIMIT", "REDACTED", "AuditEntry", "AuditLog", "AuditPage", "audit", "scrub"]
+__all__ = [
+    "MAX_AUDIT_LIMIT",
+    "REDACTED",
+    "AuditEntry",
+    "AuditLog",
+    "AuditPage",
+    "audit",
+    "audit_once",
+    "scrub",
+]
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +127,50 @@ async def audit(
             detail=scrub(dict(detail)) if detail is not None else None,
         )
     )
+
+
+async def audit_once(
+    session: AsyncSession,
+    *,
+    key: str,
+    at: datetime,
+    login: str,
+    remote_addr: str | None,
+    action: str,
+    entity: str,
+    entity_id: int | str | None,
+    detail: Mapping[str, Any] | None = None,
+) -> bool:
+    """Append the audit row identified by ``key`` unless it is stored already; ``True`` if it was added.
+
+    For rows written through a spool (:mod:`crm_core.spool`): the row is
+    dated ``at``, when the audited thing happened rather than when the
+    database took it, and a replay of a write that did commit adds nothing.
+    The user is found by ``login`` inside the insert (``actor_id`` NULL if
+    there is no such user any more: the row still says who it was).
+    """
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if not key or len(key) > 32:
+        raise ValueError("audit key must be 1 to 32 characters")
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(AuditRow)
+        .values(
+            event_key=key,
+            at=at,
+            actor_id=select(Agent.id).where(Agent.login == login[:64]).scalar_subquery(),
+            actor_login=login[:64],
+            action=action,
+            entity=entity[:32],
+            entity_id=None if entity_id is None else str(entity_id)[:64],
+            remote_addr=remote_addr[:64] if remote_addr else None,
+            detail=scrub(dict(detail)) if detail is not None else None,
+        )
+        .on_conflict_do_nothing(index_elements=[AuditRow.event_key])
+        .returning(AuditRow.id)
+    )
+    return (await session.execute(stmt)).first() is not None
 
 
 class AuditPage(BaseModel):

@@ -8,6 +8,12 @@ and concurrent writers for one call never create two rows (SQLite and
 PostgreSQL alike).  Every write of a row linked to a customer also moves
 ``customers.last_follow_up_at`` forward in the same transaction: the
 release-to-pool rule of :mod:`crm_core.protection.service` reads it.
+
+A call the IVR could not identify because the CRM was unavailable carries
+``identify_later``: the write that reaches the database (at once, or
+replayed from the history spool once the database is back) links it by the
+caller's number if exactly one live customer has it, and records in
+``customer_link`` that the link came afterwards from the number alone.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm_core.customers.directory import live_customers_with_number
 from crm_core.models import Agent, Customer, Interaction
 from crm_core.models.coltypes import utcnow
 from crm_core.schemas import InteractionRecord, IvrStep
@@ -117,7 +124,9 @@ class InteractionWriter:
         link.  Wait and talk seconds are recomputed from the merged
         timestamps in the same transaction.  Text longer than its column
         (a trunk's 300-character caller ID) is cut to size, not refused.
-        Raises :class:`ValueError` for an empty or oversized ``call_id``.
+        With ``identify_later`` a call still without a customer is linked by
+        its caller number (see the module).  Raises :class:`ValueError` for an
+        empty or oversized ``call_id``.
         """
         values: dict[str, Any] = {
             name: getattr(record, name) for name in _PLAIN_FIELDS if getattr(record, name) is not None
@@ -154,6 +163,8 @@ class InteractionWriter:
                 Interaction.id,
                 Interaction.agent_id,
                 Interaction.customer_id,
+                Interaction.caller_e164,
+                Interaction.customer_link,
                 Interaction.arrived_at,
                 Interaction.queued_at,
                 Interaction.answered_at,
@@ -169,9 +180,17 @@ class InteractionWriter:
                     .where(Interaction.id == row.id)
                     .values(wait_seconds=durations[0], talk_seconds=durations[1])
                 )
-            if row.customer_id is not None:
+            customer_id = row.customer_id
+            if (
+                record.identify_later
+                and customer_id is None
+                and row.customer_link is None
+                and row.caller_e164 is not None
+            ):
+                customer_id = await _link_by_caller_number(session, record.call_id, row.id, row.caller_e164)
+            if customer_id is not None:
                 contact_at = _contact_time(now, row.arrived_at, row.answered_at, row.ended_at)
-                await touch_last_follow_up(session, row.customer_id, contact_at)
+                await touch_last_follow_up(session, customer_id, contact_at)
         if record.agent_login is not None and row.agent_id is None:
             log.warning("interaction.unknown_agent", extra={"call_id": record.call_id})
         return int(row.id)
@@ -225,6 +244,7 @@ class InteractionWriter:
             channel=interaction.channel,
             direction=interaction.direction,
             customer_id=interaction.customer_id,
+            customer_link=interaction.customer_link,
             agent_login=login,
             ivr_path=(
                 None
@@ -250,6 +270,34 @@ class InteractionWriter:
         """Number of interactions stored."""
         async with self._sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(Interaction)) or 0)
+
+
+async def _link_by_caller_number(session: AsyncSession, call_id: str, row_id: int, e164: str) -> int | None:
+    """Link a call the IVR could not identify (CRM unavailable) by its caller number, if that is unambiguous.
+
+    The same match as the IVR's lookup (:func:`~crm_core.customers.directory.live_customers_with_number`):
+    exactly one live customer links the call, marked ``caller_number`` — a number match made after
+    the fact, not a verification; several leave it unlinked, marked ``ambiguous`` (no guessing);
+    none marks it ``no_match``.  Returns the linked customer's id.
+    """
+    ids = await live_customers_with_number(session, e164)
+    if len(ids) == 1:
+        link, customer_id = "caller_number", ids[0]
+        log.info(
+            "interaction.linked_by_caller_number", extra={"call_id": call_id, "customer_id": customer_id}
+        )
+    else:
+        link, customer_id = ("ambiguous" if ids else "no_match"), None
+        log.warning(
+            "interaction.not_linked_by_caller_number", extra={"call_id": call_id, "matches": len(ids)}
+        )
+    await session.execute(
+        update(Interaction)
+        .where(Interaction.id == row_id, Interaction.customer_id.is_(None))
+        .values(customer_id=customer_id, customer_link=link)
+        .execution_options(synchronize_session=False)
+    )
+    return customer_id
 
 
 async def touch_last_follow_up(session: AsyncSession, customer_id: int, at: datetime) -> None:

@@ -117,6 +117,9 @@ class QueueEvent(Base):
     agent_login: Mapped[str | None] = mapped_column(String(64))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    #: Unique key given when the event happened: a write replayed from the spool after a crash is
+    #: recognised and not stored twice (NULL for rows written before keys existed).
+    event_key: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
 
 
 class AgentEvent(Base):
@@ -131,3 +134,5 @@ class AgentEvent(Base):
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     call_id: Mapped[str | None] = mapped_column(String(64))
+    #: See :attr:`QueueEvent.event_key`.
+    event_key: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
