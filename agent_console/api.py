@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agent_console.crm.guard import CleanInputRoute, ErrorBody
+from agent_console.crm.guard import UNAVAILABLE_RESPONSE, CleanInputRoute, ErrorBody
 from agent_console.hub import Hub
-from agent_console.ports import AgentControl, Authenticator, NoteWriter, WatchScopes
+from agent_console.ports import AgentControl, Authenticator, LoginGuard, NoteWriter, WatchScopes
 from agent_console.schemas import (
     AgentInfo,
     AgentStatus,
@@ -50,6 +50,7 @@ class ConsoleServices:
     hub: Hub
     dispositions: Sequence[str]
     scopes: WatchScopes | None = None  # narrows the calls an observer may annotate
+    login_guard: LoginGuard | None = None  # brute-force protection of the login
 
 
 def _message(exc: BaseException, default: str) -> str:
@@ -102,14 +103,38 @@ def build_router(services: ConsoleServices) -> APIRouter:
     @router.post(
         "/login",
         response_model=SessionInfo,
-        responses={401: {"description": "Wrong login or password"}},
+        responses={
+            401: {"model": ErrorBody, "description": "Wrong login or password"},
+            429: {
+                "model": ErrorBody,
+                "description": "Too many failed logins: the password was not checked; retry after the delay",
+                "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+            },
+            503: UNAVAILABLE_RESPONSE,
+        },
         summary="Log in and get a bearer token",
     )
-    async def login(body: LoginRequest) -> SessionInfo:
+    async def login(body: LoginRequest, request: Request) -> SessionInfo:
+        # The socket's peer: uvicorn rewrites it from X-Forwarded-For only for configured trusted proxies.
+        address = request.client.host if request.client else ""
+        attempt = None
+        if services.login_guard is not None:
+            attempt = await services.login_guard.begin(body.login, address)
+            if attempt.refused:
+                wait = attempt.retry_after_seconds
+                raise HTTPException(
+                    status.HTTP_429_TOO_MANY_REQUESTS,
+                    f"too many failed logins; try again in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
         identity = await services.authenticator.authenticate(body.login, body.password)
         if identity is None:
-            log.info("console.login_failed", extra={"login": body.login})
+            if attempt is not None:
+                await attempt.failed()
+            log.info("console.login_failed", extra={"login": body.login, "address": address})
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong login or password")
+        if attempt is not None:
+            await attempt.succeeded()
         agent = AgentInfo(login=identity.login, name=identity.name, role=identity.role)
         token, session = sessions.create(agent)
         log.info("console.login", extra={"login": agent.login, "role": agent.role})

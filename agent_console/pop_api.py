@@ -10,7 +10,8 @@
   to the public pool (``None`` for locked customers, who are never released).
 
 Both need a logged-in user (401 otherwise); the list holds only customers
-the CRM's access rules let the user read.
+the CRM's access rules let the user read, and each request writes one
+``view`` audit row naming the customers shown (``view: desk``).
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the route signatures' aliases.
@@ -93,8 +94,9 @@ def desk_router() -> APIRouter:
         summary="My customers: owned and shared, with protection status and release day",
     )
     async def my_customers(actor: CurrentActor, crm: Crm) -> MyCustomers:
-        owned = await crm.customers.list(actor, status="owned", page_size=_LIST_PAGE)
-        locked = await crm.customers.list(actor, status="locked", page_size=_LIST_PAGE)
+        # One screen, one audit row (written below, before anything is returned).
+        owned = await crm.customers.list(actor, status="owned", page_size=_LIST_PAGE, audit_view=None)
+        locked = await crm.customers.list(actor, status="locked", page_size=_LIST_PAGE, audit_view=None)
         summaries = sorted([*owned.items, *locked.items], key=lambda c: (c.name.lower(), c.id))
         now = utcnow()
         releases = await _release_days(crm, summaries)
@@ -122,6 +124,9 @@ def desk_router() -> APIRouter:
                 )
             )
         policy = await crm.protection.policy()
+        await crm.customers.audit_listing(
+            actor, "desk", [s.id for s in summaries], {"total": owned.total + locked.total}
+        )
         return MyCustomers(
             today=today,
             release_warning_days=policy.release_warning_days,

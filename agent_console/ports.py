@@ -22,6 +22,8 @@ __all__ = [
     "CallControl",
     "InvalidTransition",
     "LiveAcd",
+    "LoginAttempt",
+    "LoginGuard",
     "NoteWriter",
     "QueueAdmin",
     "WatchScopes",
@@ -58,6 +60,36 @@ class Authenticator(Protocol):
 
         Must not raise for unknown logins or wrong passwords.
         """
+        ...
+
+
+class LoginAttempt(Protocol):
+    """One login attempt as the :class:`LoginGuard` judged it."""
+
+    @property
+    def refused(self) -> bool:
+        """The attempt must not be checked: answer 429 (the guard has recorded it)."""
+        ...
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Whole seconds the client must wait, for ``Retry-After`` (0 when not refused)."""
+        ...
+
+    async def failed(self) -> None:
+        """The password was wrong."""
+        ...
+
+    async def succeeded(self) -> None:
+        """The password was right."""
+        ...
+
+
+class LoginGuard(Protocol):
+    """Brute-force protection of ``POST /api/login`` (:mod:`crm_core.contact_center.throttle`)."""
+
+    async def begin(self, login: str, address: str) -> LoginAttempt:
+        """Judge an attempt to log in as ``login`` from the client ``address``, before any password check."""
         ...
 
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import uvicorn
 from fastapi import FastAPI
@@ -81,9 +81,20 @@ def _bind(host: str, port: int, backlog: int) -> socket.socket:
 
 
 async def start_console(
-    app: FastAPI, host: str, port: int, *, ws: str = "websockets-sansio"
+    app: FastAPI,
+    host: str,
+    port: int,
+    *,
+    ws: str = "websockets-sansio",
+    trusted_proxies: Sequence[str] = (),
 ) -> ConsoleServer:
     """Serve ``app`` on ``host:port`` (``0``: any free port) until closed.
+
+    A request's client address is the socket's peer.  Only a peer listed in
+    ``trusted_proxies`` (addresses or networks of reverse proxies) may name
+    the real client in ``X-Forwarded-For``: the login throttle and the audit
+    log key on that address, so a header anyone can send must not move it.
+    (uvicorn would otherwise trust it from 127.0.0.1 and ::1.)
 
     ``ws`` names uvicorn's websocket implementation: the ``websockets``
     library through uvicorn's sans-I/O binding (the legacy ``"websockets"``
@@ -99,6 +110,8 @@ async def start_console(
         log_level="warning",
         ws_max_size=_MAX_CLIENT_MESSAGE,
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) if trusted_proxies else None,
     )
     sock = _bind(host, port, config.backlog)
     server = _EmbeddedServer(config)

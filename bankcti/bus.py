@@ -8,6 +8,11 @@ consumes its own events back from it, so every gateway sees one ordered stream.
 Both implement :class:`acd.events.EventSink` and :class:`acd.events.EventSource`.
 A subscriber gets its own bounded queue: a consumer that stops reading loses
 its oldest events (and is told so in the log) instead of stalling publishers.
+
+``call.offered`` carries the customer's name and tier, so a bus that leaves
+the host should use TLS: an ``mqtts://`` URL, with :class:`MqttTls` naming
+the CA the broker's certificate must chain to and this client's certificate
+for brokers that require one (``require_certificate true`` in Mosquitto).
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 import aiomqtt
@@ -26,9 +34,61 @@ from pydantic import ValidationError
 
 from acd.events import BusEvent, decode_object
 
-__all__ = ["EventBus", "InProcessBus", "MqttBus", "create_bus"]
+__all__ = ["BusConnectError", "EventBus", "InProcessBus", "MqttBus", "MqttTls", "create_bus"]
 
 log = logging.getLogger(__name__)
+
+#: What a TLS failure's message holds (aiomqtt hands on only the text of paho's ssl error).
+_TLS_FAILURE_MARKS = ("[SSL", "certificate", "TLS", "tlsv1", "handshake")
+_TLS_PROBE_SECONDS = 1.0  # how long a failed start asks the broker why it refuses this client
+
+
+class BusConnectError(ConnectionError):
+    """The bus cannot connect to its broker (unreachable, TLS refused, unusable TLS files); says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class MqttTls:
+    """TLS towards the broker: whom to trust, and who we are.
+
+    ``ca_file`` is the PEM bundle the broker's certificate must chain to
+    (``None``: the system's trusted CAs); ``cert_file`` and ``key_file``
+    this client's certificate and private key (``key_file`` ``None``: the
+    key is in ``cert_file``); ``check_hostname`` requires the broker's
+    certificate to name the URL's host.  The certificate chain is always
+    verified, and nothing older than TLS 1.2 is spoken.
+    """
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    check_hostname: bool = True
+
+    def context(self) -> ssl.SSLContext:
+        """The client's SSL context; :class:`BusConnectError` naming the file that cannot be used."""
+        try:
+            context = ssl.create_default_context(
+                ssl.Purpose.SERVER_AUTH, cafile=str(self.ca_file) if self.ca_file else None
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise BusConnectError(f"MQTT ca_file {self.ca_file}: {_reason(exc)}") from None
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.check_hostname = self.check_hostname  # verify_mode stays CERT_REQUIRED
+        if self.cert_file is not None:
+            try:
+                context.load_cert_chain(str(self.cert_file), str(self.key_file) if self.key_file else None)
+            except (OSError, ssl.SSLError) as exc:
+                files = f"{self.cert_file}" + (f" / key_file {self.key_file}" if self.key_file else "")
+                raise BusConnectError(f"MQTT cert_file {files}: {_reason(exc)}") from None
+        elif self.key_file is not None:
+            raise BusConnectError("MQTT key_file needs a cert_file")
+        return context
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 class _Fanout:
@@ -133,12 +193,18 @@ class MqttBus(EventBus):
         queue_size: int = 10_000,
         connect_timeout: float = 10.0,
         reconnect_delay: float = 1.0,
+        tls: MqttTls | None = None,
     ) -> None:
         parsed = urlparse(url)
-        if parsed.scheme not in {"mqtt", "tcp"} or not parsed.hostname:
-            raise ValueError(f"MQTT URL must look like mqtt://host:1883, got {url!r}")
+        if parsed.scheme not in {"mqtt", "tcp", "mqtts"} or not parsed.hostname:
+            raise ValueError(f"MQTT URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
+        if tls is not None and parsed.scheme != "mqtts":
+            raise ValueError(f"MQTT TLS settings need an mqtts:// URL, got {url!r}: TLS would not be used")
+        self._scheme = "mqtts" if parsed.scheme == "mqtts" else "mqtt"
+        # Built now, so that an unreadable CA, certificate or key stops the start with its file named.
+        self._tls_context = (tls or MqttTls()).context() if self._scheme == "mqtts" else None
         self._host = parsed.hostname
-        self._port = parsed.port or 1883
+        self._port = parsed.port or (8883 if self._tls_context is not None else 1883)
         self._username = parsed.username
         self._password = parsed.password
         self._prefix = topic_prefix.strip("/")
@@ -149,12 +215,14 @@ class MqttBus(EventBus):
         self._reconnect_delay = reconnect_delay
         self._client: aiomqtt.Client | None = None
         self._ready = asyncio.Event()
+        self._tls_failed = asyncio.Event()  # set by a TLS failure before the first connection
+        self._last_error = ""
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight = asyncio.Semaphore(10)  # aiomqtt warns past ~10 in-flight publishes
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self._host}:{self._port}"
+        return f"{self._scheme}://{self._host}:{self._port}"
 
     @property
     def topic_prefix(self) -> str:
@@ -165,12 +233,41 @@ class MqttBus(EventBus):
         return f"{self._prefix}/events/#"
 
     async def start(self) -> None:
+        """Connect and subscribe; :class:`BusConnectError` saying why if that fails.
+
+        An unreachable broker is retried until ``connect_timeout``; a TLS
+        failure (a certificate that does not verify, a client certificate the
+        broker refuses) is a configuration error and fails the start at once.
+        """
         self._tasks = [
             asyncio.create_task(self._run(), name="mqtt-bus"),
             asyncio.create_task(self._send_loop(), name="mqtt-bus-sender"),
         ]
-        async with asyncio.timeout(self._connect_timeout):
-            await self._ready.wait()
+        waits = {asyncio.ensure_future(self._ready.wait()), asyncio.ensure_future(self._tls_failed.wait())}
+        try:
+            await asyncio.wait(waits, timeout=self._connect_timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if self._ready.is_set():
+            return
+        await self.close()
+        if not self._tls_failed.is_set() and self._tls_context is not None:
+            # A broker that refuses our certificate says so only after the handshake, and aiomqtt
+            # then just waits for a CONNACK: ask the broker once more, directly, to say why.
+            reason = await self._tls_refusal()
+            if reason is not None:
+                self._last_error = reason
+                self._tls_failed.set()
+        if self._tls_failed.is_set():
+            raise BusConnectError(
+                f"MQTT broker {self.url}: TLS connection refused: {self._last_error} "
+                "(check the mqtt ca_file, cert_file and key_file settings)"
+            )
+        raise BusConnectError(
+            f"MQTT broker {self.url}: not connected within {self._connect_timeout:g} s: "
+            f"{self._last_error or 'no answer'}"
+        )
 
     async def close(self) -> None:
         if self._client is not None and not self._outgoing.empty():
@@ -184,11 +281,32 @@ class MqttBus(EventBus):
                 await task
         self._tasks = []
 
+    async def _tls_refusal(self) -> str | None:
+        """The broker's TLS refusal of this client (its alert), if it refuses; ``None`` otherwise."""
+        try:
+            async with asyncio.timeout(_TLS_PROBE_SECONDS):
+                reader, writer = await asyncio.open_connection(self._host, self._port, ssl=self._tls_context)
+                try:
+                    await reader.read(1)  # an MQTT broker sends nothing before CONNECT, except a TLS alert
+                finally:
+                    writer.close()
+                    with contextlib.suppress(OSError, ssl.SSLError):
+                        await writer.wait_closed()
+        except ssl.SSLError as exc:
+            return str(exc)
+        except (OSError, TimeoutError):
+            return None
+        return None
+
     async def _run(self) -> None:
         while True:
             try:
                 async with aiomqtt.Client(
-                    self._host, self._port, username=self._username, password=self._password
+                    self._host,
+                    self._port,
+                    username=self._username,
+                    password=self._password,
+                    tls_context=self._tls_context,
                 ) as client:
                     await client.subscribe(self.topic_filter, qos=1)
                     self._client = client
@@ -197,7 +315,10 @@ class MqttBus(EventBus):
                     async for message in client.messages:
                         self._receive(message.payload)
             except aiomqtt.MqttError as exc:
-                log.warning("bus.mqtt_disconnected", extra={"error": str(exc)})
+                self._last_error = str(exc) or type(exc).__name__
+                if self._tls_context is not None and any(m in self._last_error for m in _TLS_FAILURE_MARKS):
+                    self._tls_failed.set()
+                log.warning("bus.mqtt_disconnected", extra={"error": self._last_error, "url": self.url})
             finally:
                 self._client = None
                 self._ready.clear()
@@ -254,8 +375,8 @@ class MqttBus(EventBus):
         return self._fanout.subscribe()
 
 
-def create_bus(mqtt_url: str, *, topic_prefix: str = "bankcti") -> EventBus:
-    """The bus the settings ask for: MQTT when a URL is given, else in-process."""
+def create_bus(mqtt_url: str, *, topic_prefix: str = "bankcti", tls: MqttTls | None = None) -> EventBus:
+    """The bus the settings ask for: MQTT when a URL is given (TLS with ``mqtts://``), else in-process."""
     if mqtt_url:
-        return MqttBus(mqtt_url, topic_prefix=topic_prefix)
+        return MqttBus(mqtt_url, topic_prefix=topic_prefix, tls=tls)
     return InProcessBus()

@@ -6,8 +6,6 @@ demand is for admins.  CRM statistics are scoped by role: agents see their
 own, supervisors their teams', admins everyone's.
 """
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -22,6 +20,7 @@ from crm_core.actor import Actor
 from crm_core.analytics.report import SEGMENT_CSV_COLUMNS, latest_run_id, overview, recent_runs, segment_rows
 from crm_core.analytics.schemas import RunSummary, SegmentOverview
 from crm_core.analytics.services import AnalyticsServices
+from crm_core.csvcells import csv_text
 from crm_core.errors import AccessDenied, InvalidInput, NotFound
 from crm_core.models.coltypes import utcnow
 from crm_core.stats.crm import AgentStats, CrmStatistics, FollowUpCount, FunnelStage
@@ -66,13 +65,9 @@ def _period(start: date | None, end: date | None) -> tuple[datetime, datetime]:
 
 
 def _csv(header: Iterable[str], rows: Iterable[Iterable[Any]], filename: str) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(list(header))
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+    # Customer and agent names are typed by people: every cell is neutralised (crm_core.csvcells).
     return Response(
-        out.getvalue(),
+        csv_text(list(header), rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -1,7 +1,8 @@
 """``/api/crm/customers``: list, view, create, change, delete customers; their phones and contacts.
 
 Access is the services' (:mod:`crm_core.access.rules`): a list holds only the
-customers the user may read, a view writes a ``view`` audit row, writes need
+customers the user may read, a list, a search and a view each write one
+``view`` audit row (a list's names every customer on the page), writes need
 read-write rights.  Deleting moves the customer to the recycle bin
 (:mod:`agent_console.crm.recycle` restores or purges it).
 """
@@ -35,7 +36,9 @@ Status = Literal["owned", "public", "locked"]
 DealStatus = Literal["none", "prospect", "negotiating", "won", "lost"]
 
 
-@router.get("", response_model=Page[CustomerSummary], summary="List the customers you may see")
+@router.get(
+    "", response_model=Page[CustomerSummary], summary="List or search the customers you may see (audited)"
+)
 async def list_customers(
     actor: CurrentActor,
     crm: Crm,

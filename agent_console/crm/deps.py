@@ -17,12 +17,13 @@ from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.auth import SessionDep
-from agent_console.crm.actors import DbActorResolver, DbPopAuditor
+from agent_console.crm.actors import DbActorResolver, DbPopAuditor, PopView
 from agent_console.hub import Hub
 from crm_core.access.audit import AuditLog
 from crm_core.actor import Actor
 from crm_core.analytics.services import AnalyticsServices
 from crm_core.commission.service import CommissionService
+from crm_core.contact_center.throttle import LoginThrottle, ThrottlePolicy
 from crm_core.contracts.service import ContractService
 from crm_core.customers.recycle import RecycleBin
 from crm_core.customers.service import CustomerService
@@ -73,8 +74,8 @@ class ActorResolver(Protocol):
 
 
 class PopAuditor(Protocol):
-    async def audit_pop(self, actor: Actor, customer_id: int, call_id: str) -> None:
-        """Record that ``actor`` was shown customer ``customer_id`` by the screen-pop of ``call_id``."""
+    async def audit_pop(self, pop: PopView) -> None:
+        """Record the screen-pop ``pop`` as a ``view`` of its customer, once per ``pop.key``."""
         ...
 
 
@@ -97,6 +98,8 @@ class CrmServices:
     analytics: AnalyticsServices | None = None
     #: The database the services share, for read-only views that combine several of them.
     sessions: async_sessionmaker[AsyncSession] | None = None
+    #: Failed-login counts and locks, shared by every gateway on the database.
+    logins: LoginThrottle | None = None
 
     @classmethod
     def build(
@@ -108,6 +111,7 @@ class CrmServices:
         clock: Callable[[], datetime] = utcnow,
         actor_cache_ttl: float = 30.0,
         parameters: ParameterStore | None = None,
+        login_policy: ThrottlePolicy | None = None,
     ) -> "CrmServices":
         """Every service on one database, sharing one parameter store and one protection service.
 
@@ -115,7 +119,8 @@ class CrmServices:
         the default phone region, ``clock`` aware UTC time (tests pin it).
         Pass the process's ``parameters`` store if the periodic jobs have one
         already, so that a change made through the API is seen by them at once.
-        ``actor_cache_ttl`` is how long a user's role and teams are trusted.
+        ``actor_cache_ttl`` is how long a user's role and teams are trusted;
+        ``login_policy`` the login throttle's thresholds and delays.
         """
         parameters = parameters if parameters is not None else ParameterStore(sessions)
         protection = ProtectionService(sessions, parameters, clock=clock)
@@ -134,6 +139,7 @@ class CrmServices:
             pops=DbPopAuditor(sessions),
             analytics=AnalyticsServices.build(sessions, parameters, clock=clock),
             sessions=sessions,
+            logins=LoginThrottle(sessions, login_policy),
         )
 
 

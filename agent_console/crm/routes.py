@@ -11,6 +11,7 @@ from agent_console.crm import (
     contracts,
     customers,
     followups,
+    login_locks,
     parameters,
     protection,
     recycle,
@@ -28,4 +29,5 @@ def crm_router() -> APIRouter:
         router.include_router(area.router)
     router.include_router(commission.router)
     router.include_router(analytics.router)
+    router.include_router(login_locks.router)
     return router

@@ -4,7 +4,8 @@ The report goes to stdout (one line per rejected row and column, then the
 summary ``imported N, rejected M, duplicates K``) and, with ``--report``, to
 a CSV file (UTF-8 with a byte-order mark, so Excel shows Chinese names
 right) with the columns ``line, column, reason`` followed by the row's
-values as in the file, ID numbers masked.  Progress goes to stderr: a bar
+values as in the file, ID numbers masked, a cell a spreadsheet would run as
+a formula prefixed with ``'`` (:func:`crm_core.csvcells.csv_cell`).  Progress goes to stderr: a bar
 redrawn in place on a terminal, a plain line every tenth otherwise.
 
 Exit status: 0 when the import (or the dry run) went through, 1 when rows
@@ -29,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bankcti.settings import Settings
 from crm_core.actor import Actor
+from crm_core.csvcells import csv_cell
 from crm_core.customers.accounts import load_or_create_pepper
 from crm_core.db import alembic_config, create_engine, current_revision, session_factory
 from crm_core.errors import InvalidInput
@@ -87,9 +89,11 @@ def write_report(report: ImportReport, path: Path) -> None:
     """Write the rejected rows of ``report`` to ``path`` as CSV (see the module docstring)."""
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["line", "column", "reason", *report.header])
+        writer.writerow([csv_cell(c) for c in ("line", "column", "reason", *report.header)])
         for problem in report.problems:
-            writer.writerow([problem.line, problem.column or "", problem.reason, *problem.values])
+            # The values are the file's, typed by anyone: a cell a spreadsheet would run is neutralised.
+            cells = (problem.line, problem.column or "", problem.reason, *problem.values)
+            writer.writerow([csv_cell(c) for c in cells])
 
 
 def _rows(count: int) -> str:

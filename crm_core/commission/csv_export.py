@@ -1,19 +1,17 @@
 """Commission statements and lines as CSV (UTF-8, header row, one statement or line per row).
 
-A text cell starting with ``=``, ``+``, ``@`` or a control character is
-prefixed with ``'`` so that a spreadsheet shows it rather than running it
-(names and notes are typed by people); numbers are written as they are.
+Every cell goes through :func:`crm_core.csvcells.csv_cell`: a text cell a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR) is
+prefixed with ``'`` (names and notes are typed by people); amounts, negative
+adjustments included, are written as the numbers they are.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
 
 from crm_core.commission.schemas import StatementSummary, StatementView
+from crm_core.csvcells import csv_text
 
 __all__ = ["LINE_COLUMNS", "STATEMENT_COLUMNS", "lines_csv", "statements_csv"]
 
@@ -26,27 +24,10 @@ LINE_COLUMNS = (
     "contract_id", "contract_number", "payment_id", "rule_id", "base", "share_percent", "credited",
     "commission", "rate",
 )  # fmt: skip
-_FORMULA = ("=", "+", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal | int):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
 
 
 def _write(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
+    return csv_text(columns, rows)
 
 
 def statements_csv(statements: Iterable[StatementSummary]) -> str:

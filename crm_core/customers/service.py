@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, false, func, select
@@ -90,6 +91,7 @@ class CustomerService(CustomerParts):
         mine: bool = False,
         page: int = 1,
         page_size: int = 50,
+        audit_view: str | None = "list",
     ) -> Page[CustomerSummary]:
         """The customers ``actor`` may read that match every filter given, by name.
 
@@ -98,6 +100,11 @@ class CustomerService(CustomerParts):
         (case-insensitive; names starting with it come first).  ``mine``
         keeps the actor's own customers.  Raises :class:`InvalidInput` naming
         a bad filter, ``page`` or ``page_size`` (at most 200).
+
+        A list shows customer data, so it is audited: one ``view`` row per
+        call (see :meth:`audit_listing`), named ``search`` when ``q`` is
+        given, else ``audit_view``.  A caller that shows several lists as one
+        screen passes ``audit_view=None`` and audits the screen once itself.
         """
         offset = check_page(page, page_size)
         filters: list[ColumnElement[bool]] = [visible_customers_clause(actor)]
@@ -122,7 +129,7 @@ class CustomerService(CustomerParts):
             filters.append(Customer.owner_agent_id == owner)
         if mine:
             filters.append(Customer.owner_agent_id == actor.user_id if actor.user_id is not None else false())
-        async with self._sessions() as session:
+        async with self._sessions() as session, session.begin():
             total = await session.scalar(select(func.count()).select_from(Customer).where(*filters))
             rows = (
                 await session.execute(
@@ -135,8 +142,50 @@ class CustomerService(CustomerParts):
                 )
             ).all()
             phones = await primary_phones(session, [c.id for c, _, _ in rows])
+            if audit_view is not None:
+                searched = {"q": q.strip()} if q is not None and q.strip() else {}
+                given = {"status": status, "tier": tier, "owner": owner_login, "deal_status": deal_status}
+                criteria: dict[str, object] = {
+                    **searched,
+                    **{k: v for k, v in given.items() if v is not None},
+                }
+                if mine:
+                    criteria["mine"] = True
+                await self._audit_listing(
+                    session,
+                    actor,
+                    "search" if searched else audit_view,
+                    [c.id for c, _, _ in rows],
+                    {"filters": criteria, "page": page, "total": total or 0},
+                )
         items = [customer_summary(c, login, name, phones.get(c.id)) for c, login, name in rows]
         return Page[CustomerSummary](items=items, total=total or 0, page=page, page_size=page_size)
+
+    async def audit_listing(
+        self, actor: Actor, view: str, customer_ids: Sequence[int], detail: dict[str, Any] | None = None
+    ) -> None:
+        """Record that ``actor`` was shown the customers ``customer_ids`` on the screen ``view``.
+
+        For screens built from several unaudited :meth:`list` calls (the
+        agent desk); commits its own transaction.
+        """
+        async with self._sessions() as session, session.begin():
+            await self._audit_listing(session, actor, view, customer_ids, detail or {})
+
+    @staticmethod
+    async def _audit_listing(
+        session: AsyncSession, actor: Actor, view: str, customer_ids: Sequence[int], detail: dict[str, Any]
+    ) -> None:
+        # One row per screen, not one per customer: a page of 200 names costs one insert.  The
+        # row names every customer shown (entity_id stays empty: it is not one record).
+        await audit(
+            session,
+            actor,
+            "view",
+            "customer",
+            None,
+            {"view": view, "customer_ids": [*customer_ids], **detail},
+        )
 
     def _search(self, q: str) -> tuple[ColumnElement[bool], ColumnElement[int] | None]:
         if len(q) > _MAX_QUERY:

@@ -9,7 +9,7 @@ Modules: :mod:`crm_core.models.base` (base, value sets),
 :mod:`crm_core.models.people` (teams, users, customers, phones, accounts),
 :mod:`crm_core.models.activity` (follow-ups, transactions, ownership,
 sharing), :mod:`crm_core.models.contracts`, :mod:`crm_core.models.system`
-(parameters, audit log, job leases).
+(parameters, audit log, job leases, login failures).
 
 May import: nothing of the CRM but :mod:`crm_core.models.coltypes` (column types that behave the same on
 SQLite and PostgreSQL) and the shared vocabulary; every domain package imports it.
@@ -49,7 +49,14 @@ from crm_core.models.commission import (
 )
 from crm_core.models.contracts import Contract, ContractInstallment, ContractLine, Payment
 from crm_core.models.people import Account, Agent, Customer, CustomerContact, PhoneNumber, Team
-from crm_core.models.system import AuditLog, JobLease, Parameter, ParameterChange
+from crm_core.models.system import (
+    LOGIN_THROTTLE_SCOPES,
+    AuditLog,
+    JobLease,
+    LoginFailures,
+    Parameter,
+    ParameterChange,
+)
 
 __all__ = [
     "ACCOUNT_STATUSES",
@@ -65,6 +72,7 @@ __all__ = [
     "GRANT_ACCESS_LEVELS",
     "INTERACTION_CHANNELS",
     "INTERACTION_DIRECTIONS",
+    "LOGIN_THROTTLE_SCOPES",
     "NAMING_CONVENTION",
     "OWNERSHIP_ACTIONS",
     "PHONE_TYPES",
@@ -89,6 +97,7 @@ __all__ = [
     "CustomerSegment",
     "Interaction",
     "JobLease",
+    "LoginFailures",
     "OwnershipHistory",
     "Parameter",
     "ParameterChange",

@@ -58,7 +58,7 @@ GRANT_ACCESS_LEVELS = ("read", "write")
 AUDIT_ACTIONS = (
     "view", "create", "update", "delete", "restore", "purge", "claim", "release", "assign",
     "transfer", "lock", "unlock", "share", "unshare", "transition", "payment", "import", "login",
-    "set-parameter", "verify",
+    "set-parameter", "verify", "login-locked", "login-throttled", "login-unlocked",
 )  # fmt: skip
 
 # Stable constraint names keep Alembic batch mode (SQLite) and PostgreSQL in step.

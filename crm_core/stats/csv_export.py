@@ -1,46 +1,23 @@
 """CSV of the contact-center reports (UTF-8 with a BOM, so Excel opens Chinese names correctly).
 
-A text cell that a spreadsheet would run as a formula (starting with
-``=``, ``+``, ``-``, ``@``, tab or CR) is prefixed with ``'``: a queue or team
-name is user input.
+Every cell goes through :func:`crm_core.csvcells.csv_cell`: a queue, team or
+agent name is user input, and a text cell a spreadsheet would run as a
+formula is shown as text; figures stay numbers.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
 
+from crm_core.csvcells import BOM, csv_text
 from crm_core.stats.schemas import CSV_COLUMNS, IntervalSeries, StatsReport
 
 __all__ = ["BOM", "report_csv", "rows_csv", "series_csv"]
 
-BOM = "\ufeff"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int | float):
-        return str(value)
-    text = str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
 
 def rows_csv(columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> str:
     """``rows`` (mappings by column name) as CSV text with a header line."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(column)) for column in columns])
-    return BOM + buffer.getvalue()
+    return csv_text(columns, ([row.get(column) for column in columns] for row in rows), bom=True)
 
 
 def report_csv(report: StatsReport) -> str:

@@ -58,6 +58,7 @@ TABLES = (
     "audit_log", "job_leases", "parameter_changes", "parameters", "payments", "contract_installments",
     "contract_lines", "contracts", "sharing_grants", "ownership_history", "transactions",
     "customer_contacts", "interactions", "accounts", "phone_numbers", "customers", "teams", "agents",
+    "login_failures",
 )  # fmt: skip
 _SQLITE_AUDIT_DELETE_TRIGGER = (
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log\n"
