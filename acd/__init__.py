@@ -15,11 +15,14 @@ from acd.model import (
     QueuedCall,
     UnknownAgent,
     UnknownQueue,
+    as_callback,
 )
+from acd.offers import DEVICE_UNAVAILABLE, RingFailure, device_busy_call
 from acd.ticket import CallWithdrawn, QueueExit, Ticket
 from acd.views import AcdSnapshot, AgentView, QueueView, WaitingCallView
 
 __all__ = [
+    "DEVICE_UNAVAILABLE",
     "Acd",
     "AcdSnapshot",
     "AgentRecord",
@@ -35,10 +38,13 @@ __all__ = [
     "QueueExit",
     "QueueView",
     "QueuedCall",
+    "RingFailure",
     "SavedAgentState",
     "Strategy",
     "Ticket",
     "UnknownAgent",
     "UnknownQueue",
     "WaitingCallView",
+    "as_callback",
+    "device_busy_call",
 ]

@@ -25,10 +25,12 @@ from dataclasses import replace
 
 from acd.agents import AgentBook
 from acd.config import QueueConfig
+from acd.devices import DeviceWatch
 from acd.estimate import HandlingTimes
 from acd.events import BusEvent, CallQueued, EventSink, QueueTransition
 from acd.figures import Figures
 from acd.model import AgentRecord, AgentState, Offer, QueuedCall, UnknownQueue
+from acd.offers import OfferOutcomes
 from acd.priority import DEFAULT_WEIGHTS, PriorityWeights
 from acd.router import Router, WaitingCall
 from acd.talk import CallLifecycle
@@ -40,7 +42,7 @@ __all__ = ["Acd"]
 log = logging.getLogger(__name__)
 
 
-class Acd(AgentBook, CallLifecycle, WaitRules, Figures):
+class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figures):
     """Automatic call distribution for one process.
 
     ``sink`` receives the bus events; ``ring_timeout`` and ``wrapup_seconds``
@@ -335,7 +337,7 @@ class Acd(AgentBook, CallLifecycle, WaitRules, Figures):
     def _offer_agent(self, login: str, now: float) -> None:
         """Give available ``login`` the waiting call they should take, if any."""
         record = self._agents.get(login)
-        if record is None or record.state is not AgentState.AVAILABLE:
+        if record is None or not record.offerable:
             return
         call_id = self._router.call_for(login, now)
         if call_id is not None:

@@ -45,11 +45,17 @@ class CallQueued(_Event):
 
 
 class CallOffered(_Event):
-    """The ACD chose an agent: the moment of the screen-pop."""
+    """The ACD chose an agent: the moment of the screen-pop.
+
+    A ring-all queue rings a group of agents at once: each of them gets
+    their own ``call.offered`` (``agent_login``), and ``group`` lists every
+    agent ringing together, this one included (empty for a one-agent offer).
+    """
 
     type: Literal["call.offered"] = "call.offered"
     call_id: str
     agent_login: str
+    group: list[str] = Field(default_factory=list)
     queue: str
     caller_number: str | None = None
     customer: CustomerCard | None = None  # None: unknown caller card
@@ -86,10 +92,12 @@ class AgentStateChanged(_Event):
 class QueueTransition(_Event):
     """One step of a call through the ACD; the history and the statistics record every one.
 
-    ``event`` is one of joined, offered, no_answer, connected, abandoned,
-    overflowed, moved, max_wait, completed, transferred, callback_requested,
-    callback_attempt, callback_completed, callback_failed; ``data`` holds its
-    figures (position, wait_seconds, ring_seconds, to_queue, callback_id…).
+    ``event`` is one of joined, offered, no_answer, ring_failed (busy,
+    unreachable or declining device), ring_cancelled (the caller hung up while
+    it rang), connected, abandoned, overflowed, moved, max_wait, completed,
+    transferred, callback_requested, callback_attempt, callback_completed,
+    callback_failed; ``data`` holds its figures (position, wait_seconds,
+    ring_seconds, dial_status, to_queue, callback_id…).
     """
 
     type: Literal["queue.transition"] = "queue.transition"

@@ -7,7 +7,7 @@ agent changes, so a record a caller holds is a consistent snapshot.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "QueuedCall",
     "UnknownAgent",
     "UnknownQueue",
+    "as_callback",
 ]
 
 
@@ -83,7 +84,10 @@ class AgentRecord:
     available agent (smallest value) is offered first.  ``skills`` maps a
     skill to a proficiency from 1 (can help) to 5 (expert); ``last_offer``
     orders agents for round-robin; ``pause_after_call`` is a pause a
-    supervisor forced while the agent was busy.
+    supervisor forced while the agent was busy.  ``device_busy`` says the
+    PBX reports the agent's device in use — possibly with a call the ACD did
+    not route (a direct call): whatever their state, no call is offered to a
+    busy device (:attr:`offerable`).
     """
 
     login: str
@@ -100,6 +104,12 @@ class AgentRecord:
     teams: frozenset[str] = frozenset()
     last_offer: int = 0
     pause_after_call: str | None = None
+    device_busy: bool = False
+
+    @property
+    def offerable(self) -> bool:
+        """Available, and the device is free: a call may be offered now."""
+        return self.state is AgentState.AVAILABLE and not self.device_busy
 
 
 @dataclass(frozen=True)
@@ -148,3 +158,20 @@ class Offer:
     def dial_string(self) -> str:
         """Devices to dial, ``&``-joined as Asterisk's ``Dial`` expects."""
         return "&".join(device for _, device in self.group) if self.group else self.device
+
+
+def as_callback(call: QueuedCall, *, callback_id: int, number: str) -> QueuedCall:
+    """The callback request ``call`` becomes when its caller asks to be called back at ``number``.
+
+    Only its identity changes: it keeps every fact the ACD ranks and routes
+    it by — queue, priority, arrival time, customer, tier, segment, skills,
+    relationship manager — so it is served exactly where the call would have
+    been, by the agents who could have taken the call.
+    """
+    return replace(
+        call,
+        call_id=f"callback-{callback_id}",
+        kind="callback",
+        callback_id=callback_id,
+        callback_number=number,
+    )

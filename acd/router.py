@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from acd.config import QueueConfig, Strategy
-from acd.model import AgentRecord, AgentState, QueuedCall
+from acd.model import AgentRecord, QueuedCall
 from acd.ordering import Entry, WaitingOrder
 
 __all__ = ["PoolKey", "Router", "WaitingCall"]
@@ -135,7 +135,7 @@ class Router:
         for key in self._agent_pools.get(agent.login, ()):
             pool = self._pools[key]
             pool.drop_available(agent.login)
-            if agent.state is AgentState.AVAILABLE:
+            if agent.offerable:
                 pool.add_available(agent)
 
     def _join_pool(self, pool: _Pool, agent: AgentRecord) -> None:
@@ -157,7 +157,7 @@ class Router:
             self._queue_pools[queue].add(key)
             for agent in self._agents.values():
                 self._join_pool(pool, agent)
-                if agent.state is AgentState.AVAILABLE:
+                if agent.offerable:
                     pool.add_available(agent)
         return key
 
@@ -218,7 +218,7 @@ class Router:
         owner = self._rm_only(waiting, now)
         if owner is not None:
             agent = self._agents.get(owner)
-            return [owner] if agent is not None and agent.state is AgentState.AVAILABLE else []
+            return [owner] if agent is not None and agent.offerable else []
         queue = self._queues[waiting.call.queue]
         level = queue.min_proficiency(now - waiting.enqueued_at)
         for key in waiting.pools:

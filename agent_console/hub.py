@@ -12,6 +12,12 @@ calls an agent is handling (the CRM lets the agent read those records, see
 :meth:`Hub.offered_customers`), and keeps every ``call.offered`` an agent
 has not acknowledged yet, to send it again on the agent's next connection.
 
+A ring-all queue offers one call to a group of agents at once: each gets
+the pop and may read the customer while the phones ring.  When one of them
+answers (``call.connected``), every other one gets a ``call.taken`` message
+naming who took it, and loses the pop, the right to annotate the call and
+the access to the customer at that moment.
+
 Access rule of every event sent: an agent's connection gets the events
 about that agent only; an observer's connection (supervisor, admin) gets
 the events about the agents in its ``watch`` set, or every event when
@@ -171,7 +177,8 @@ class Hub:
         self._pending: dict[str, OrderedDict[str, _Offer]] = {}  # login -> call_id -> unacked offer
         self._offered: dict[str, OrderedDict[str, None]] = {}  # login -> call ids offered (note rights)
         self._live: dict[str, OrderedDict[str, _Offer]] = {}  # login -> calls being handled
-        self._last_offer: OrderedDict[str, str] = OrderedDict()  # call_id -> login
+        # call_id -> the agents it is offered to now: one, or a ring-all group until one answers
+        self._last_offer: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self._max_pending_pops = max_pending_pops
         self._max_offers_per_agent = max_offers_per_agent
         self._max_tracked_calls = max_tracked_calls
@@ -238,8 +245,13 @@ class Hub:
         return call_id in self._offered.get(login, ())
 
     def offered_to(self, call_id: str) -> str | None:
-        """The agent ``call_id`` was last offered to (``None``: unknown or forgotten)."""
-        return self._last_offer.get(call_id)
+        """The agent ``call_id`` was last offered to (``None``: unknown or forgotten).
+
+        For a ring-all group still ringing, its first agent; once one
+        answered, that one.
+        """
+        logins = self._last_offer.get(call_id)
+        return logins[0] if logins else None
 
     def offered_customers(self, login: str) -> frozenset[int]:
         """Customers on the calls ``login`` is handling: offered, not re-routed, not yet wrapped up.
@@ -267,14 +279,21 @@ class Hub:
         recipients = {conn for conn in self._observers if conn.sees(target)}
         if target is not None:
             recipients.update(self._by_login.get(target, ()))
+        # A call that ends while a ring-all group still rings ends for every agent of the group.
+        ending = self._ringing_group(event, target) if isinstance(event, CallEnded) else ()
+        for login in ending:
+            recipients.update(self._by_login.get(login, ()))
         event_json = event.model_dump_json() if recipients or isinstance(event, CallOffered) else ""
         if isinstance(event, CallOffered):
             self._remember_offer(event, event_json)
-        elif isinstance(event, CallEnded) and target is not None:
-            self._drop_pending(target, event.call_id)
-            live = self._live.get(target)
-            if live is not None and event.call_id in live:
-                live[event.call_id].ended = True
+        elif isinstance(event, CallConnected):
+            self._taken(event)
+        elif isinstance(event, CallEnded):
+            for login in {*ending, *([target] if target is not None else [])}:
+                self._drop_pending(login, event.call_id)
+                live = self._live.get(login)
+                if live is not None and event.call_id in live:
+                    live[event.call_id].ended = True
         elif isinstance(event, AgentStateChanged) and event.state != "wrap_up":
             self._forget_ended(event.agent_login)
         popped_to: str | None = None
@@ -298,20 +317,65 @@ class Hub:
         if isinstance(event, CallOffered | CallConnected | AgentStateChanged):
             return event.agent_login
         if isinstance(event, CallEnded):
-            return event.agent_login or self._last_offer.get(event.call_id)
+            return event.agent_login or self.offered_to(event.call_id)
         return None
 
+    def _ringing_group(self, event: CallEnded, target: str | None) -> tuple[str, ...]:
+        """The agents besides ``target`` a ring-all call is still offered to when it ends."""
+        return tuple(login for login in self._last_offer.get(event.call_id, ()) if login != target)
+
+    def _taken(self, event: CallConnected) -> None:
+        """``event.agent_login`` answered: the rest of a ring-all group lose the call and its customer."""
+        offered = self._last_offer.get(event.call_id)
+        if offered is None:
+            return
+        self._last_offer[event.call_id] = (event.agent_login,)
+        for login in offered:
+            if login == event.agent_login:
+                continue
+            self._revoke(login, event.call_id)
+            taken = json.dumps(
+                {
+                    "type": "call.taken",
+                    "at": event.at,
+                    "call_id": event.call_id,
+                    "agent_login": login,
+                    "taken_by": event.agent_login,
+                    "queue": event.queue,
+                },
+                separators=(",", ":"),
+            )
+            for conn in self._by_login.get(login, ()):
+                conn.send_event("call.taken", taken)
+            by = event.agent_login
+            log.info("console.call_taken", extra={"call_id": event.call_id, "login": login, "by": by})
+
+    def _revoke(self, login: str, call_id: str) -> None:
+        """``login`` no longer handles ``call_id``: no pop to re-send, no notes, no customer access."""
+        self._drop_pending(login, call_id)
+        live = self._live.get(login)
+        if live is not None:
+            live.pop(call_id, None)
+            if not live:
+                del self._live[login]
+        offered = self._offered.get(login)
+        if offered is not None:
+            offered.pop(call_id, None)
+
     def _remember_offer(self, event: CallOffered, event_json: str) -> None:
-        previous = self._last_offer.pop(event.call_id, None)
-        if previous is not None and previous != event.agent_login:
-            # Re-routed: the old pop is stale and the old agent no longer handles the customer.
-            self._drop_pending(previous, event.call_id)
-            old_live = self._live.get(previous)
-            if old_live is not None:
-                old_live.pop(event.call_id, None)
-                if not old_live:
-                    del self._live[previous]
-        self._last_offer[event.call_id] = event.agent_login
+        previous = self._last_offer.pop(event.call_id, ())
+        together = set(event.group) | {event.agent_login}
+        for login in previous:
+            if login not in together:
+                # Re-routed: the old pop is stale and the old agent no longer handles the customer.
+                self._drop_pending(login, event.call_id)
+                old_live = self._live.get(login)
+                if old_live is not None:
+                    old_live.pop(event.call_id, None)
+                    if not old_live:
+                        del self._live[login]
+        kept = tuple(login for login in previous if login in together and login != event.agent_login)
+        self._last_offer[event.call_id] = (*kept, event.agent_login)
         if len(self._last_offer) > self._max_tracked_calls:
             self._last_offer.popitem(last=False)
 

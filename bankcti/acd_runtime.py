@@ -2,7 +2,9 @@
 
 :class:`AcdRuntime` keeps the composition root (:mod:`bankcti.app`) small:
 the service creates it, starts it once the database is reachable, and
-forwards AMI events, AMI reconnections and ended calls to it.
+forwards AMI events, AMI reconnections, device states (it is the
+:class:`cti.devices.DeviceObserver` of the service's device monitor) and
+ended calls to it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from bankcti.acd_setup import (
     RecordingSink,
     build_queues,
     busy_devices,
+    check_open_hours,
     make_is_open,
     register_agents,
     restore_states,
 )
-from bankcti.callbacks import CallbackEngine, OriginatePort
+from bankcti.callbacks.engine import CallbackEngine, OriginatePort
 from bankcti.callflow import HistoryWriter
 from bankcti.settings import Settings
 from crm_core.contact_center.acd_store import (
@@ -34,8 +37,10 @@ from crm_core.contact_center.acd_store import (
     load_routing_agents,
     save_queue_row,
 )
+from crm_core.customers.directory import CustomerDirectory
 from crm_core.selfservice.service import SelfService
 from cti.ami.message import AmiMessage
+from cti.devices import DeviceStateChange
 from ivr import MenuSet
 
 __all__ = ["AcdRuntime"]
@@ -46,7 +51,8 @@ log = logging.getLogger(__name__)
 class AcdRuntime:
     """Builds the :class:`~acd.Acd` from settings.
 
-    Raises :class:`~acd.QueueConfigError` for a bad queue file, naming the queue and setting.
+    Raises :class:`~acd.QueueConfigError` for a bad queue file, naming the queue and setting
+    (an ``open_hours`` calendar no IVR menu defines among them).
     """
 
     def __init__(
@@ -66,7 +72,13 @@ class AcdRuntime:
             "max_wait_seconds": settings.acd_max_wait_seconds,
         }
         self.queue_file = load_queue_file(settings.acd_queue_file, self._defaults)
-        self.recorder = AcdRecorder(sessions)
+        self._menus = menus
+        try:
+            check_open_hours(self.queue_file.queues, menus())
+        except QueueConfigError as exc:
+            raise QueueConfigError(f"{settings.acd_queue_file}: {exc}") from None
+        # Statistics records the database cannot take (an outage) wait on disk, replayed in order.
+        self.recorder = AcdRecorder(sessions, spool_path=settings.data_dir / "acd-spool.jsonl")
         self.sink = RecordingSink(bus, self.recorder)
         self.acd = Acd(
             self.sink,
@@ -85,14 +97,22 @@ class AcdRuntime:
             history,
             lambda: self._ami,
             ivr_queue=settings.acd_ivr_callback_queue,
+            # Callback settlements the database cannot take wait on disk: no customer is dialled twice.
+            status_spool=settings.data_dir / "callback-status-spool.jsonl",
+            customers=CustomerDirectory(sessions),
         )
         self._callbacks_started = False
 
     async def start(self, menu_queues: Iterable[str], *, with_ami: bool) -> None:
         """Queues, agents and their saved states; callbacks at once unless they wait for AMI."""
-        self.recorder.start()
+        # First, so that the agent states loaded below include what an earlier run left in the spool.
+        await self.recorder.start()
         rows = await load_queue_rows(self._sessions)
         queues, _ = build_queues(self.queue_file, rows, menu_queues, self._defaults)
+        try:
+            check_open_hours([queue for queue in queues if queue.name in rows], self._menus())
+        except QueueConfigError as exc:
+            raise QueueConfigError(f"database table acd_queues: {exc}") from None
         for queue in queues:
             self.acd.add_queue(queue)
         agents = await load_routing_agents(self._sessions)
@@ -120,6 +140,7 @@ class AcdRuntime:
             queue = queue_from_mapping(name, {**self._defaults, **settings})
             others = [q for q in self.queues() if q.name != name]
             check_references([*others, queue])
+            check_open_hours([queue], self._menus())
         except QueueConfigError as exc:
             raise ValueError(str(exc)) from None
         # The row holds the whole definition as applied, so a restart routes exactly the same.
@@ -140,6 +161,16 @@ class AcdRuntime:
         if changed:
             log.warning("acd.reconciled_agents", extra={"agents": changed})
         await self._start_callbacks()
+
+    # -- device states (cti.devices.DeviceObserver) ---------------------------------------------
+
+    async def device_changed(self, change: DeviceStateChange) -> None:
+        """A device went in use or free: its agents are kept from offers, or offered again."""
+        await self.acd.device_in_use(change.device, change.state.in_use)
+
+    async def devices_resynced(self, in_use: frozenset[str]) -> None:
+        """After an AMI (re)connection: exactly these devices have a call."""
+        await self.acd.reconcile_devices(in_use)
 
     async def call_ended(self, linkedid: str) -> None:
         """The PBX reports a call over: an agent still shown on it moves on."""

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from acd import Acd, Offer, QueuedCall
 from acd.events import CallConnected, CallEnded, CallOffered, EventSink
+from bankcti.dial_outcome import Verdict, judge, settle_ring
 from bankcti.queue_wait import CallbackDesk, QueueWait
 from crm_core.schemas import InteractionRecord, IvrStep
 from cti.fastagi import AgiChannel, AgiHangup
@@ -63,6 +64,7 @@ class _LiveCall:
     path: list[IvrStep] = field(default_factory=list)
     queue: str | None = None
     agent_login: str | None = None
+    offer: Offer | None = None  # the offer ringing now (or answered)
     connected_at: float | None = None
     pop_task: asyncio.Task[None] | None = None
     # History writes of the call in flight, chained in order: the caller never waits for the database.
@@ -156,6 +158,7 @@ class InboundCallFlow:
                 call_id=call.call_id,
                 caller_e164=result.caller_e164,
                 customer_id=customer_id,
+                identify_later=result.caller_lookup_failed,
                 ivr_path=list(result.path),
             ),
         )
@@ -218,37 +221,62 @@ class InboundCallFlow:
                 if call.pop_task is not None:
                     await call.pop_task  # the agent sees the caller before the phone rings
                 ring_timeout = self._acd.queue_config(offer.call.queue).ring_timeout
-                status, answered_seconds, peer = await self._dial(channel, offer.dial_string, ring_timeout)
-                if status == "ANSWER":
+                status, dial_result, answered_seconds, peer = await self._dial(
+                    channel, offer.dial_string, ring_timeout
+                )
+                outcome = judge(status, result=dial_result, caller_hung_up=channel.hung_up)
+                if outcome.verdict is Verdict.ANSWERED:
                     call.agent_login = _answering_agent(offer, peer)
                     await self._mark_connected(call, fallback_talk=answered_seconds)
                     return "answered"
-                log.info("call.agent_no_answer", extra={"call_id": call.call_id, "status": status})
+                log.info(
+                    "call.ring_ended",
+                    extra={
+                        "call_id": call.call_id,
+                        "status": outcome.status,
+                        "verdict": outcome.verdict.value,
+                        "failure": outcome.failure.value if outcome.failure else None,
+                    },
+                )
+                # A caller gone ends the wait at once: dialling again from a dead channel would
+                # fail every agent of the floor in turn (Asterisk answers CANCEL at once).
+                if not await settle_ring(self._acd, call.call_id, outcome):
+                    return "abandoned_in_queue" if outcome.verdict is Verdict.CALLER_GONE else "failed"
                 call.agent_login = None
-                await self._acd.offer_failed(call.call_id, reason="no-answer")
+                call.offer = None
         finally:
             if call.connected_at is None:
                 await self._acd.cancel(call.call_id)
 
     async def _pop(self, call: _LiveCall, result: IvrResult, offer: Offer) -> None:
+        """The screen-pop, to every agent whose phone is about to ring (a ring-all group: all of them)."""
         assert call.queue is not None
         call.agent_login = offer.agent_login
-        try:
-            await self._sink.publish(
-                CallOffered(
-                    at=offer.offered_at,
-                    call_id=call.call_id,
-                    agent_login=offer.agent_login,
-                    queue=call.queue,
-                    caller_number=call.caller_number,
-                    customer=result.customer,
-                    ivr_path=list(result.path),
-                    authentication=result.authentication,
+        call.offer = offer
+        ringing = [login for login, _ in offer.group] or [offer.agent_login]
+        group = ringing if len(ringing) > 1 else []
+        queue = call.queue
+
+        async def pop(login: str) -> None:
+            try:
+                await self._sink.publish(
+                    CallOffered(
+                        at=offer.offered_at,
+                        call_id=call.call_id,
+                        agent_login=login,
+                        group=group,
+                        queue=queue,
+                        caller_number=call.caller_number,
+                        customer=result.customer,
+                        ivr_path=list(result.path),
+                        authentication=result.authentication,
+                    )
                 )
-            )
-        except Exception:
-            # The call still rings the agent; the console resyncs on reconnect.
-            log.exception("call.pop_failed", extra={"call_id": call.call_id})
+            except Exception:
+                # The call still rings the agent; the console resyncs on reconnect.
+                log.exception("call.pop_failed", extra={"call_id": call.call_id, "agent": login})
+
+        await asyncio.gather(*(pop(login) for login in ringing))
         self._write_later(
             call,
             InteractionRecord(
@@ -256,9 +284,20 @@ class InboundCallFlow:
             ),
         )
 
-    async def _dial(self, channel: AgiChannel, dial_string: str, ring_timeout: int) -> tuple[str, float, str]:
-        await channel.exec("Dial", dial_string, str(ring_timeout), f"m({self._settings.moh_class})")
-        status = (await channel.get_variable("DIALSTATUS")) or "UNKNOWN"
+    async def _dial(
+        self, channel: AgiChannel, dial_string: str, ring_timeout: int
+    ) -> tuple[str, int, float, str]:
+        """``EXEC Dial``: (``DIALSTATUS``, Dial's result, answered seconds, answering peer).
+
+        ``GET VARIABLE`` still works once the caller hung up (trace i3); a
+        session that is gone altogether reads as a caller gone (``-1``).
+        """
+        try:
+            music = f"m({self._settings.moh_class})"
+            result = await channel.exec("Dial", dial_string, str(ring_timeout), music)
+            status = (await channel.get_variable("DIALSTATUS")) or ""
+        except AgiHangup:
+            return "", -1, 0.0, ""
         answered = 0.0
         peer = ""
         if status == "ANSWER":
@@ -266,13 +305,25 @@ class InboundCallFlow:
                 answered = float(await channel.get_variable("ANSWEREDTIME") or 0)
             if "&" in dial_string:
                 peer = (await channel.get_variable("DIALEDPEERNUMBER")) or ""
-        return status, answered, peer
+        return status, result, answered, peer
 
-    async def connected(self, call_id: str) -> None:
-        """The PBX reports the agent answered (from the AMI call tracker)."""
+    async def connected(self, call_id: str, peer: str | None = None) -> None:
+        """The PBX reports the agent answered (from the AMI call tracker).
+
+        ``peer`` is the device (or its channel) that answered.  For a
+        ring-all group whose answering device is not known yet, nothing is
+        marked here: the return of ``Dial`` names it (``DIALEDPEERNUMBER``).
+        """
         call = self._live.get(call_id)
-        if call is not None and call.connected_at is None and call.agent_login is not None:
-            await self._mark_connected(call, fallback_talk=None)
+        if call is None or call.connected_at is not None or call.agent_login is None:
+            return
+        offer = call.offer
+        if offer is not None and len(offer.group) > 1:
+            answering = _group_member(offer, peer or "")
+            if answering is None:
+                return
+            call.agent_login = answering
+        await self._mark_connected(call, fallback_talk=None)
 
     async def _mark_connected(self, call: _LiveCall, *, fallback_talk: float | None) -> None:
         if call.connected_at is not None:
@@ -331,9 +382,15 @@ class InboundCallFlow:
 
 def _answering_agent(offer: Offer, peer: str) -> str:
     """Which agent of the offer answered: ``DIALEDPEERNUMBER`` names the device for a ring-all group."""
-    if peer:
-        for login, device in offer.group:
-            _, _, resource = device.partition("/")
-            if peer in (device, resource):
-                return login
-    return offer.agent_login
+    return _group_member(offer, peer) or offer.agent_login
+
+
+def _group_member(offer: Offer, peer: str) -> str | None:
+    """The agent of the offer whose device is ``peer`` (device, resource or a channel of it)."""
+    if not peer:
+        return None
+    for login, device in offer.group:
+        _, _, resource = device.partition("/")
+        if peer in (device, resource) or peer.startswith(f"{device}-"):
+            return login
+    return None

@@ -155,8 +155,9 @@ function buildPop(offer) {
   pop.setPhase = (phase, vars) => {
     pop.phase = phase;
     tr(stateLabel, `call.${phase}`, vars);
-    pop.card.classList.toggle("ended", phase === "ended" || phase === "gone");
+    pop.card.classList.toggle("ended", phase === "ended" || phase === "gone" || phase === "taken");
     pop.card.classList.toggle("held", phase === "held");
+    wrap.node.hidden = phase === "taken"; // never this agent's call: nothing to wrap up
     ctl.setPhase(phase);
   };
   pop.tick = () => {
@@ -203,6 +204,11 @@ export function onCallEvent(type, data) {
   if (type === "call.connected" || type === "call.resumed") pop.setPhase("connected");
   else if (type === "call.held") pop.setPhase("held");
   else if (type === "call.ended") pop.setPhase("ended", { outcome: data.outcome });
+  else if (type === "call.taken") {
+    // Another agent of a ring-all group answered: this agent no longer sees the customer.
+    pop.setPhase("taken", { agent: data.taken_by });
+    pop.customer.node.remove();
+  }
 }
 
 /**
@@ -212,7 +218,7 @@ export function onCallEvent(type, data) {
 export function reconcile(status) {
   const current = status ? status.call_id : null;
   for (const pop of pops.values()) {
-    if (pop.callId === current || pop.phase === "ended" || pop.phase === "gone") continue;
+    if (pop.callId === current || ["ended", "gone", "taken"].includes(pop.phase)) continue;
     pop.setPhase("gone");
   }
   if (status && current && pops.has(current)) {

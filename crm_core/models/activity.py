@@ -34,6 +34,7 @@ from crm_core.models.people import Account, Agent, Customer
 
 __all__ = [
     "CALLBACK_STATUSES",
+    "CUSTOMER_LINKS",
     "CallbackRequest",
     "Interaction",
     "LostCardReport",
@@ -44,6 +45,11 @@ __all__ = [
 
 #: Life of a callback request: the ACD takes a pending one (in-progress) and settles it.
 CALLBACK_STATUSES = ("pending", "in-progress", "done", "failed", "cancelled")
+#: ``interactions.customer_link`` of a call the IVR could not identify because the CRM was
+#: unavailable, settled once the database took the call's record: ``caller_number`` — linked
+#: to the one live customer with the caller's number (a match, never a verification);
+#: ``ambiguous`` — several customers share the number, left unlinked; ``no_match`` — none has it.
+CUSTOMER_LINKS = ("caller_number", "ambiguous", "no_match")
 
 
 class Interaction(Timestamped, Base):
@@ -82,6 +88,9 @@ class Interaction(Timestamped, Base):
     next_contact_on: Mapped[date | None] = mapped_column(index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    #: How the call was tied to a customer after the fact, when the IVR could not look the caller
+    #: up (CRM unavailable): see :data:`CUSTOMER_LINKS`.  NULL: linked (or not) by the IVR or a user.
+    customer_link: Mapped[str | None] = mapped_column(String(16))
 
     customer: Mapped[Customer | None] = relationship(lazy="raise")
     agent: Mapped[Agent | None] = relationship(foreign_keys=[agent_id], lazy="raise")
@@ -206,3 +215,6 @@ class CallbackRequest(Timestamped, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
     agent_login: Mapped[str | None] = mapped_column(String(64))
+    # What the ACD routes the callback by, as it routed the caller's call (tier, segment, skills,
+    # owner_login): a callback queued again after a restart keeps its rank and its agents.
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

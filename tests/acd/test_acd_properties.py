@@ -16,8 +16,8 @@ simulated moments when the ``tick`` rule moves time, one second at a time.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -39,10 +39,12 @@ from acd import (
     QueuedCall,
     Strategy,
     Ticket,
+    as_callback,
 )
 from acd.events import AgentStateChanged
 from acd.naive import NaiveRouter, NaiveSelector, mirror
 from acd.priority import DEFAULT_WEIGHTS
+from bankcti.callbacks.requests import HeldCallback, routing_of
 
 
 class AcdMachine(RuleBasedStateMachine):
@@ -66,6 +68,8 @@ class AcdMachine(RuleBasedStateMachine):
         self.history: list[dict[str, str]] = [{}, {}]  # last published state per agent
         self.replayed = [0, 0]
         self.calls = 0
+        self.callbacks = 0
+        self.offered_calls: list[tuple[QueuedCall, list[QueuedCall]]] = []  # (call, waiting) at each offer
         self.late: dict[str, float] = {}  # call id -> its wait when it entered its current queue late
 
     def run(self, work: Callable[[Acd], Awaitable[Any]]) -> list[str]:
@@ -167,6 +171,11 @@ class AcdMachine(RuleBasedStateMachine):
                 def note(offer: Offer) -> None:
                     if index == 0 and offer.call.call_id == self.failing:
                         self.requeued.add(len(self.offers[0]))
+                    if index == 0:
+                        # The calls as they are at the offer: a later step (a maximum wait moving a
+                        # call, within the same tick) must not be judged against this choice.
+                        waiting = [t.call for t in self.tickets[0].values() if t.position() is not None]
+                        self.offered_calls.append((offer.call, waiting))
                     self.offers[index].append(
                         (self.loops[index].now, offer.call.call_id, tuple(g for g, _ in offer.group))
                     )
@@ -235,19 +244,37 @@ class AcdMachine(RuleBasedStateMachine):
             self.callback(call_id)
 
     def callback(self, call_id: str) -> None:
-        """The caller asks to be called back: the request re-enters with the call's arrival time."""
+        """The caller asks to be called back: the request re-enters in the call's place.
+
+        The request is built exactly as the callback engine builds it
+        (:func:`acd.as_callback`, from :meth:`bankcti.callbacks.engine.CallbackEngine.keep_place`),
+        and as it comes back after a restart (its stored routing facts,
+        :func:`bankcti.callbacks.requests.routing_of`): the same request both ways.
+        """
         ticket = self.tickets[0][call_id]
         call = ticket.call
         before = self.main.waiting_calls(call.queue)
         position = ticket.position()
         self.run(lambda acd: acd.cancel(call_id, reason="callback"))
-        request = replace(call, call_id=f"{call_id}-cb", kind="callback", callback_id=1)
+        self.callbacks += 1
+        request = as_callback(call, callback_id=self.callbacks, number="+8613800000000")
+        assert call.enqueued_at is not None
+        restored = HeldCallback.create(
+            self.callbacks,
+            "+8613800000000",
+            queue=call.queue,
+            customer_id=call.customer_id,
+            priority=call.priority,
+            queued_at=call.enqueued_at,
+            routing=json.loads(json.dumps(routing_of(request))),
+        ).request
+        assert restored == request, "a restart would queue a different request"
         self.late[request.call_id] = self.loop.now - (call.enqueued_at or 0.0)
         self._enqueue(request)
         after = self.main.waiting_calls(call.queue)
         assert self.tickets[0][request.call_id].position() == position, "the callback lost its position"
         assert [c.call_id for c in after] == [
-            f"{c.call_id}-cb" if c.call_id == call_id else c.call_id for c in before
+            request.call_id if c.call_id == call_id else c.call_id for c in before
         ]
 
     @rule(seconds=st.integers(1, 25))
@@ -320,9 +347,8 @@ class AcdMachine(RuleBasedStateMachine):
         """A call given to an agent ranks above every call still waiting that the agent could take then."""
         if not self.acds:
             return
-        waiting = [self.tickets[0][c].call for c in self.waiting()]
-        for at, call_id, group in self.offers[0][self.seen :]:
-            taken = self.tickets[0][call_id].call
+        offered = zip(self.offers[0][self.seen :], self.offered_calls[self.seen :], strict=True)
+        for (at, call_id, group), (taken, waiting) in offered:
             for login in group:  # skills, bullseye level and the relationship-manager rule at the offer
                 assert may_take(self.main, taken, self.main.status(login), at), (
                     f"{call_id} offered to {login}"

@@ -34,8 +34,9 @@ TABLES = {
     "callback_requests", "acd_queues", "agent_states", "queue_events", "agent_events",
     "analytics_runs", "customer_segments",
     "commission_rules", "commission_splits", "commission_statements", "commission_lines",
+    "login_failures",
 }  # fmt: skip
-HEAD = "0006"
+HEAD = "0009"
 
 
 def _schema_diff(connection: Connection) -> list[object]:
