@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class CallbackDesk(Protocol):
-    """Where a waiting caller's callback request goes (:class:`bankcti.callbacks.CallbackEngine`)."""
+    """Where a waiting caller's callback request goes (:class:`bankcti.callbacks.engine.CallbackEngine`)."""
 
     async def keep_place(self, call: QueuedCall, number: str) -> str:
         """Store the request and queue it in ``call``'s place; returns the caller's reference."""

@@ -1,7 +1,7 @@
 """What the IVR needs from the CRM's self-service and from the ACD's callback desk.
 
 ``crm_core.selfservice.service.SelfService`` fits :class:`SelfServicePort`;
-``bankcti.callbacks.CallbackEngine`` fits :class:`CallbackHandOff`.  Results are
+``bankcti.callbacks.engine.CallbackEngine`` fits :class:`CallbackHandOff`.  Results are
 described by the attributes the IVR reads, so any object with them (a
 dataclass, a pydantic model) will do.
 """

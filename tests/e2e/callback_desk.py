@@ -1,6 +1,6 @@
 """A recording stand-in for the ACD's callback engine, for IVR tests.
 
-The service hands IVR callbacks to :class:`bankcti.callbacks.CallbackEngine`;
+The service hands IVR callbacks to :class:`bankcti.callbacks.engine.CallbackEngine`;
 these tests only need to see what the IVR handed over, in window order.
 """
 
