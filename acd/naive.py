@@ -9,7 +9,8 @@ call and applying the rules literally:
 * otherwise agents who serve one of the call's pools (its queue, plus queues
   an overflow rule widened it to) and have every skill of that pool with a
   proficiency at least the call's bullseye level (5 when the pool requires
-  no skill); the best proficiency first, then the queue strategy, then login;
+  no skill), ranked by :func:`prefer` — a pairwise comparison written from
+  the strategies' definitions, not the router's sort keys;
 * for an agent, the waiting call of highest priority with aging, then the
   earliest arrival, then the call id, among the calls the agent may take.
 
@@ -22,13 +23,14 @@ decisions agree.  Production code never uses this module.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from acd.config import QueueConfig, Strategy
-from acd.model import AgentRecord, AgentState
+from acd.model import AgentRecord
 from acd.router import PoolKey, Router, WaitingCall
 
-__all__ = ["NaiveRouter", "NaiveSelector", "pool_score", "strategy_key"]
+__all__ = ["NaiveRouter", "NaiveSelector", "pool_score", "prefer"]
 
 
 def pool_score(agent: AgentRecord, pool: PoolKey) -> int | None:
@@ -42,16 +44,40 @@ def pool_score(agent: AgentRecord, pool: PoolKey) -> int | None:
     return lowest if lowest >= 1 else None
 
 
-def strategy_key(config: QueueConfig, agent: AgentRecord) -> tuple[float, ...]:
-    """How ``config``'s strategy ranks equally skilled agents: smaller first."""
-    idle = agent.last_available_at or 0.0
-    if config.strategy is Strategy.FEWEST_CALLS:
-        return (float(agent.calls_handled), idle)
-    if config.strategy is Strategy.ROUND_ROBIN:
-        return (float(agent.last_offer), idle)
-    if config.strategy is Strategy.SKILLS_BEST_MATCH:
-        return (float(len(agent.skills)), idle)
-    return (idle,)
+def _sign(difference: float) -> int:
+    return (difference > 0) - (difference < 0)
+
+
+def prefer(config: QueueConfig, first: tuple[AgentRecord, int], second: tuple[AgentRecord, int]) -> int:
+    """Negative when ``first`` is offered before ``second`` in ``config``'s queue, positive after.
+
+    Each side is an available agent with their proficiency for the call's
+    pool.  The definitions, criterion by criterion until one decides:
+
+    1. the more proficient agent;
+    2. the queue's strategy — ``fewest-calls``: fewer calls handled today;
+       ``round-robin``: offered a call longer ago (never offered: first);
+       ``skills-best-match``: fewer skills overall (the versatile agent stays
+       free for other queues); ``longest-idle`` and ``ring-all``: no criterion
+       of their own;
+    3. available for longer (an agent never available since the start counts
+       as available since the epoch);
+    4. the login, alphabetically.
+    """
+    (a, a_score), (b, b_score) = first, second
+    if a_score != b_score:
+        return b_score - a_score
+    strategy = config.strategy
+    if strategy is Strategy.FEWEST_CALLS and a.calls_handled != b.calls_handled:
+        return a.calls_handled - b.calls_handled
+    if strategy is Strategy.ROUND_ROBIN and a.last_offer != b.last_offer:
+        return a.last_offer - b.last_offer
+    if strategy is Strategy.SKILLS_BEST_MATCH and len(a.skills) != len(b.skills):
+        return len(a.skills) - len(b.skills)
+    a_since, b_since = a.last_available_at or 0.0, b.last_available_at or 0.0
+    if a_since != b_since:
+        return _sign(a_since - b_since)
+    return (a.login > b.login) - (a.login < b.login)
 
 
 class NaiveSelector:
@@ -103,22 +129,23 @@ class NaiveSelector:
         owner = self.reserved_for(waiting, now)
         if owner is not None:
             agent = self.agents.get(owner)
-            return [owner] if agent is not None and agent.state is AgentState.AVAILABLE else []
+            return [owner] if agent is not None and agent.offerable else []
         level = self.level(waiting, now)
         for pool in waiting.pools:
             config = self.queues[pool[0]]
-            ranked = []
+            candidates = []
             for agent in self.agents.values():
-                if agent.state is not AgentState.AVAILABLE:
+                if not agent.offerable:
                     continue
                 score = pool_score(agent, pool)
                 if score is not None and score >= level:
-                    ranked.append((-score, strategy_key(config, agent), agent.login))
-            if not ranked:
+                    candidates.append((agent, score))
+            if not candidates:
                 continue
+            ranked = sorted(candidates, key=functools.cmp_to_key(functools.partial(prefer, config)))
             if config.strategy is Strategy.RING_ALL:
-                return [login for _, _, login in sorted(ranked)]
-            return [min(ranked)[2]]
+                return [agent.login for agent, _ in ranked]
+            return [ranked[0][0].login]
         return []
 
     def call_for(self, login: str, now: float) -> str | None:

@@ -24,7 +24,7 @@ from typing import Annotated, Literal, TypeVar
 
 import phonenumbers
 from fastapi import APIRouter, HTTPException, Path, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console.auth import SessionDep
 from agent_console.crm.deps import MAX_ID, CrmServices
@@ -40,8 +40,16 @@ __all__ = ["calls_router"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-CallId = Annotated[str, Path(min_length=1, max_length=128, description="The call's id (its Linkedid)")]
-AgentLogin = Annotated[str, Path(min_length=1, max_length=64, description="The agent's login")]
+#: Text without control characters: names, targets, reasons (what the screen lets a user type).
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+#: A login as the CRM accepts it (crm_core.contact_center.agents).
+LOGIN_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+#: A phone number as a person writes it: digits, "+", spaces, dots, dashes, parentheses.
+NUMBER_PATTERN = r"^[0-9+() .-]{3,32}$"
+CallId = Annotated[
+    str, Path(min_length=1, max_length=128, pattern=TEXT_PATTERN, description="The call's id (its Linkedid)")
+]
+AgentLogin = Annotated[str, Path(pattern=LOGIN_PATTERN, description="The agent's login")]
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Not logged in, or the session ended"},
     403: {"model": ErrorBody, "description": "Not your call, or not an agent of your teams"},
@@ -50,22 +58,35 @@ _ERRORS: dict[int | str, dict[str, object]] = {
         "description": "Unknown call, customer or agent, or no leg of yours on the call",
     },
     409: {"model": ErrorBody, "description": "The call's state or the target does not allow it"},
+    # What the console's validation handler and CleanInputRoute really answer (not FastAPI's default body).
+    422: {"model": ErrorBody, "description": "Invalid input; `field` names it"},
     503: {"model": ErrorBody, "description": "The PBX cannot be reached; try again"},
 }
 
 
 class TransferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: Literal["blind", "attended"] = Field(
         description="blind: at once; attended: consult the target first"
     )
     target_type: Literal["queue", "agent", "number"]
-    target: str = Field(min_length=1, max_length=64, description="Queue name, agent login or phone number")
+    target: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=TEXT_PATTERN,
+        description="Queue name, agent login or phone number",
+    )
 
 
 class DialRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     customer_id: int = Field(ge=1, le=MAX_ID)
     number: str | None = Field(
-        default=None, max_length=32, description="One of the customer's numbers; default: the primary one"
+        default=None,
+        pattern=NUMBER_PATTERN,
+        description="One of the customer's numbers (any usual spelling); default: the primary one",
     )
 
 
@@ -75,16 +96,22 @@ class DialStarted(BaseModel):
 
 
 class SpyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     mode: Literal["listen", "whisper", "barge"]
 
 
 class ForceStateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     state: Literal["paused", "logged_out", "available"]
-    reason: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=64, pattern=TEXT_PATTERN)
 
 
 class MoveRequest(BaseModel):
-    queue: str = Field(min_length=1, max_length=64)
+    model_config = ConfigDict(extra="forbid")
+
+    queue: str = Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)
 
 
 class CallActionDone(BaseModel):

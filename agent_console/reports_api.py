@@ -10,18 +10,26 @@ Who sees what:
 
 Every report is JSON by default and CSV with ``?format=csv``; the queue_log
 export is a ``text/plain`` download.  Bad dates, zones or ranges are a 422
-naming the parameter.  Mounted by :func:`agent_console.app.create_app` when
-the CRM is (the statistics read its database).
+naming the parameter; the parameters' schemas state the limits (days
+1970-01-01 to 9000-12-31 written ``YYYY-MM-DD``, a zone name of the
+server's IANA zone database — format :data:`ZONE_FORMAT` — intervals of 15,
+30 or 60 minutes), all but what spans two parameters (``to`` not before ``from``,
+at most :data:`~crm_core.stats.intervals.MAX_RANGE_DAYS` days).  Mounted by
+:func:`agent_console.app.create_app` when the CRM is (the statistics read
+its database).
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the route signatures.
 
 import logging
+import re
 from datetime import date, datetime
+from enum import IntEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints, WithJsonSchema
 
 from acd.staffing import StaffingForecast, forecast_queue
 from acd.staffing import StaffingInterval as StaffingIntervalFigures
@@ -32,10 +40,10 @@ from crm_core.errors import AccessDenied, InvalidInput
 from crm_core.models.coltypes import utcnow
 from crm_core.stats.contact_center import ContactCenterStats
 from crm_core.stats.csv_export import report_csv, rows_csv, series_csv
-from crm_core.stats.intervals import Granularity, check_day, parse_zone
+from crm_core.stats.intervals import MAX_RANGE_DAYS, Granularity, check_day, parse_zone
 from crm_core.stats.schemas import GroupBy, IntervalSeries, StatsReport
 
-__all__ = ["StaffingInterval", "StaffingReport", "reports_router"]
+__all__ = ["DAY_PATTERN", "ZONE_FORMAT", "StaffingInterval", "StaffingReport", "reports_router"]
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +54,82 @@ _TEXT: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/plain": {}}, "description": "Asterisk queue_log lines, one per event"}
 }
 _MAX_QUEUES = 50
+#: The JSON-schema ``format`` of a zone parameter: a name of the server's IANA zone database.  A format,
+#: not a pattern: no pattern can tell "Asia/Shanghai" from "Asia/Shanghay", and the schema must not
+#: promise to accept a name the service refuses.
+ZONE_FORMAT = "iana-time-zone"
 
+#: A day a report may name (:func:`crm_core.stats.intervals.check_day`): 1970-01-01 to 9000-12-31.
+DAY_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9000)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+#: The day of a staffing forecast: its weeks of history (up to 12) must lie in the reports' range.
+STAFFING_DAY_PATTERN = r"^(197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9000)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+#: Text without control characters (a queue name).
+_TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _iso_day(pattern: str, first: str) -> BeforeValidator:
+    """A day written ``YYYY-MM-DD`` from ``first`` to 9000-12-31 (pydantic alone would take a number)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, date):
+            return value
+        if not isinstance(value, str) or re.fullmatch(pattern, value) is None:
+            raise ValueError(f"must be a day written YYYY-MM-DD, from {first} to 9000-12-31")
+        return value  # parsed by pydantic: an impossible day (2026-02-30) is refused there
+
+    return BeforeValidator(check)
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
+    return name
+
+
+class IntervalMinutes(IntEnum):
+    """The interval lengths of the staffing forecast."""
+
+    QUARTER_HOUR = 15
+    HALF_HOUR = 30
+    HOUR = 60
+
+
+ReportDay = Annotated[
+    date,
+    _iso_day(DAY_PATTERN, "1970-01-01"),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN}),
+]
+StaffingDay = Annotated[
+    date,
+    _iso_day(STAFFING_DAY_PATTERN, "1971-01-01"),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": STAFFING_DAY_PATTERN}),
+]
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 Zone = Annotated[
-    str, Query(min_length=1, max_length=64, description="IANA time zone of the days and intervals")
+    str,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="IANA time zone of the days and intervals, one the server's zone database knows",
+        examples=["Asia/Shanghai"],
+        json_schema_extra={"format": ZONE_FORMAT},
+    ),
+    AfterValidator(_known_zone),
 ]
+QueueName = Annotated[str, StringConstraints(max_length=64, pattern=_TEXT_PATTERN)]
 Queues = Annotated[
-    list[str] | None,
+    list[QueueName] | None,
     Query(alias="queue", max_length=_MAX_QUEUES, description="Only these queues (repeatable)"),
 ]
-From = Annotated[date, Query(alias="from", description="First local day, YYYY-MM-DD")]
-To = Annotated[date | None, Query(alias="to", description="Last local day (default: from)")]
+From = Annotated[ReportDay, Query(alias="from", description="First local day, YYYY-MM-DD")]
+To = Annotated[
+    ReportDay | None,
+    Query(
+        alias="to", description=f"Last local day (default: from), at most {MAX_RANGE_DAYS} days after from"
+    ),
+]
 
 
 class StaffingInterval(BaseModel):
@@ -190,7 +263,7 @@ def reports_router() -> APIRouter:
     async def intervals(
         actor: CurrentActor,
         stats: Stats,
-        day: Annotated[date | None, Query(description="Local day (default: today in tz)")] = None,
+        day: Annotated[ReportDay | None, Query(description="Local day (default: today in tz)")] = None,
         tz: Zone = "UTC",
         queues: Queues = None,
         format: Format = "json",
@@ -212,9 +285,11 @@ def reports_router() -> APIRouter:
     async def staffing(
         actor: CurrentActor,
         stats: Stats,
-        day: Annotated[date, Query(description="The local day to staff")],
+        day: Annotated[StaffingDay, Query(description="The local day to staff (from 1971-01-01)")],
         weeks: Annotated[int, Query(ge=1, le=12, description="Same weekdays to average")] = 4,
-        interval_minutes: Annotated[int, Query(ge=15, le=60, description="15, 30 or 60")] = 30,
+        interval_minutes: Annotated[
+            IntervalMinutes, Query(description="15, 30 or 60")
+        ] = IntervalMinutes.HALF_HOUR,
         target_seconds: Annotated[float, Query(ge=0, le=3600)] = 20,
         target_level: Annotated[float, Query(gt=0, le=1)] = 0.8,
         default_aht: Annotated[float, Query(gt=0, le=7200, description="AHT when nothing was handled")] = 180,
@@ -231,7 +306,7 @@ def reports_router() -> APIRouter:
                 name,
                 day,
                 weeks=weeks,
-                interval_minutes=interval_minutes,
+                interval_minutes=int(interval_minutes),
                 tz=tz,
                 target_seconds=target_seconds,
                 target_level=target_level,
@@ -242,7 +317,7 @@ def reports_router() -> APIRouter:
         report = StaffingReport(
             day=day,
             weeks=weeks,
-            interval_minutes=interval_minutes,
+            interval_minutes=int(interval_minutes),
             target_seconds=target_seconds,
             target_level=target_level,
             tz=tz,

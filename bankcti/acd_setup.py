@@ -2,7 +2,10 @@
 
 * Queues come from the queue settings file (``acd_queue_file``), overridden
   or completed by the ``acd_queues`` table; a queue the IVR menus name but no
-  file defines gets the defaults of the ``[acd]`` settings.
+  file defines gets the defaults of the ``[acd]`` settings.  A queue's
+  ``open_hours`` must name a calendar of the IVR menus
+  (:func:`check_open_hours`); :func:`make_is_open` keeps a queue whose
+  calendar went missing since (a menu reload) closed.
 * Agents come from the CRM with their skills and team; their last states are
   restored from ``agent_states``.
 * :class:`RecordingSink` publishes the ACD's events on the bus and records
@@ -14,7 +17,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -31,12 +33,14 @@ from crm_core.contact_center.acd_store import (
     StoredAgentState,
 )
 from cti.ami.message import AmiMessage
+from cti.devices import device_of
 from ivr import MenuSet
 
 __all__ = [
     "RecordingSink",
     "build_queues",
     "busy_devices",
+    "check_open_hours",
     "make_is_open",
     "register_agents",
     "restore_states",
@@ -108,8 +112,30 @@ def build_queues(
     return queues, loaded.weights
 
 
+def check_open_hours(queues: Iterable[QueueConfig], menus: MenuSet) -> None:
+    """Refuse a queue whose ``open_hours`` names a calendar no IVR menu defines.
+
+    Raises :class:`~acd.QueueConfigError` naming the queue, the calendar and
+    the calendars there are (the caller prefixes where the queue was defined).
+    """
+    known = {name for menu in menus for name in menu.calendars}
+    for queue in queues:
+        if queue.open_hours is not None and queue.open_hours not in known:
+            where = ", ".join(sorted({str(menu.path.parent) for menu in menus})) or "the menu directory"
+            listed = ", ".join(sorted(known)) or "none"
+            raise QueueConfigError(
+                f"queue {queue.name!r}: open_hours: calendar {queue.open_hours!r} is defined in no IVR menu "
+                f"of {where} (calendars: {listed})"
+            )
+
+
 def make_is_open(menus: Callable[[], MenuSet], ignore: bool) -> Callable[[QueueConfig, float], bool]:
-    """A test of a queue's ``open_hours`` against the IVR calendars (always open with ``ignore``)."""
+    """A test of a queue's ``open_hours`` against the IVR calendars (always open with ``ignore``).
+
+    A calendar no menu defines (the menus were reloaded without it since
+    :func:`check_open_hours` passed) reads as closed, with an error logged:
+    a typo must not open a queue around the clock.
+    """
 
     def is_open(queue: QueueConfig, now: float) -> bool:
         if ignore or queue.open_hours is None:
@@ -118,8 +144,8 @@ def make_is_open(menus: Callable[[], MenuSet], ignore: bool) -> Callable[[QueueC
             calendar = menu.calendars.get(queue.open_hours)
             if calendar is not None:
                 return calendar.is_open(now)
-        log.warning("acd.unknown_calendar", extra={"queue": queue.name, "calendar": queue.open_hours})
-        return True
+        log.error("acd.unknown_calendar", extra={"queue": queue.name, "calendar": queue.open_hours})
+        return False
 
     return is_open
 
@@ -160,14 +186,6 @@ def restore_states(acd: Acd, stored: Iterable[StoredAgentState]) -> list[str]:
         ),
         today,
     )
-
-
-_CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]{8}(;\d)?$")
-
-
-def device_of(channel: str) -> str:
-    """The dialled device of a channel name: ``PJSIP/1001-0000002a`` → ``PJSIP/1001``."""
-    return _CHANNEL_SUFFIX.sub("", channel)
 
 
 def busy_devices(channels: Iterable[AmiMessage]) -> dict[str, str]:

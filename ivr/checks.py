@@ -1,23 +1,25 @@
-"""Checks of a parsed menu that span several nodes: variables, calendars, prompts.
+"""Checks of a parsed menu that span several nodes: variables, calendars, prompts, queues.
 
-:mod:`ivr.loader` runs them after every node parsed on its own; each
-failure is a :class:`~ivr.errors.MenuError` with the line to edit.
+:mod:`ivr.loader` runs the first three after every node parsed on its own;
+:func:`check_routes` needs the ACD's queues and is run by ``bankcti ivr
+check``.  Each failure is a :class:`~ivr.errors.MenuError` with the line to
+edit.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 from ivr.errors import MenuError
-from ivr.menus import Menu
-from ivr.nodes import CollectNode, Node, SayNode
+from ivr.menus import Menu, MenuSet
+from ivr.nodes import CollectNode, Node, QueueNode, SayNode
 from ivr.nodes_bank import ActionNode, ConditionNode, VerifyNode
 from ivr.speech import SPEECH_PROMPTS
 from ivr.tomlpos import KeyLines, syntax_error_line
 
-__all__ = ["check_prompts", "check_semantics", "load_prompt_catalogs", "prompt_known"]
+__all__ = ["check_prompts", "check_routes", "check_semantics", "load_prompt_catalogs", "prompt_known"]
 
 _PROMPT_FIELDS = ("prompt", "prompts", "invalid_prompt", "timeout_prompt", "locked_prompt")
 #: The folder of the bank's own sound files; catalogs may name prompts with or without it.
@@ -107,6 +109,34 @@ def check_prompts(menu: Menu, lines: KeyLines, catalogs: Mapping[str, frozenset[
                         lines.line_of("nodes", name, key),
                         f"node {name!r}: prompt {prompt!r} is missing from the {language!r} prompt catalog",
                     )
+
+
+def check_routes(menus: MenuSet, queues: Collection[str], defined: str) -> None:
+    """Refuse a queue node or an ``agent_queue`` that names a queue not in ``queues``.
+
+    ``defined`` says where the queues come from, for the message (``"in
+    config/queues.toml (queues: cards, general)"``).  Menus are checked in
+    name order, nodes in file order; the first unknown queue is reported
+    with the line of its ``queue`` (or ``agent_queue``) key.
+    """
+    for menu in sorted(menus, key=lambda m: m.name):
+        try:
+            lines = KeyLines(menu.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MenuError(menu.path, None, f"cannot read menu file: {exc}") from None
+        if menu.agent_queue not in queues:
+            raise MenuError(
+                menu.path,
+                lines.exact("agent_queue"),
+                f"agent_queue: queue {menu.agent_queue!r} is not defined {defined}",
+            )
+        for name, node in menu.nodes.items():
+            if isinstance(node, QueueNode) and node.queue not in queues:
+                raise MenuError(
+                    menu.path,
+                    lines.line_of("nodes", name, "queue"),
+                    f"node {name!r}: queue {node.queue!r} is not defined {defined}",
+                )
 
 
 def _flatten(table: Mapping[str, object], prefix: str = "") -> Iterator[str]:

@@ -97,6 +97,10 @@ def _holds(ctx: IvrContext, node: ConditionNode) -> tuple[bool, str]:
         assert node.calendar is not None  # the model requires it for this test
         is_open = ctx.ignore_business_hours or ctx.menu.calendars[node.calendar].is_open(ctx.clock())
         return is_open, f"{node.calendar} {'open' if is_open else 'closed'}"
+    if node.test == "vip":
+        # The card's flag: the CRM applies analytics.vip_tiers (and segment A) when it looks the caller up.
+        vip = ctx.customer is not None and ctx.customer.vip
+        return vip, f"vip={'yes' if vip else 'no'} (tier={ctx.tier or 'unknown'})"
     if node.test == "tier":
         return ctx.tier in node.values, f"tier={ctx.tier or 'unknown'}"
     if node.test == "authentication":

@@ -105,15 +105,18 @@ class ConditionNode(Node):
     """Branch: continue at ``then`` when ``test`` holds, else at ``else``.
 
     ``test`` is ``open`` (the menu's calendar ``calendar`` is open now),
-    ``tier`` (the identified customer's tier is one of ``values``),
-    ``authentication`` (the level is one of ``values``: none, caller_id,
-    verified) or ``language`` (the selected language is one of ``values``).
+    ``vip`` (the identified customer gets VIP treatment: their tier is one
+    of the bank's parameter ``analytics.vip_tiers``, or they are in segment
+    A — the CRM decides, the menu names no tier), ``tier`` (the identified
+    customer's tier is one of ``values``), ``authentication`` (the level is
+    one of ``values``: none, caller_id, verified) or ``language`` (the
+    selected language is one of ``values``).
     """
 
     model_config = ConfigDict(populate_by_name=True)
 
     type: Literal["condition"] = "condition"
-    test: Literal["open", "tier", "authentication", "language"]
+    test: Literal["open", "vip", "tier", "authentication", "language"]
     calendar: Name | None = None
     values: list[Name] = Field(default_factory=list)
     then: str
@@ -124,6 +127,12 @@ class ConditionNode(Node):
         if self.test == "open":
             if self.calendar is None or self.values:
                 raise ValueError("test 'open' needs 'calendar' (and no 'values')")
+        elif self.test == "vip":
+            if self.calendar is not None or self.values:
+                raise ValueError(
+                    "test 'vip' takes no 'values' and no 'calendar' (the VIP tiers are the CRM parameter "
+                    "analytics.vip_tiers)"
+                )
         elif self.calendar is not None or not self.values:
             raise ValueError(f"test {self.test!r} needs 'values' (and no 'calendar')")
         if self.test == "authentication":

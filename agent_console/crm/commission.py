@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent_console.crm.deps import MAX_ID, ContractId, Crm, CurrentActor
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
 from crm_core.commission.schemas import (
+    PERIOD_PATTERN,
     ProductKey,
     RuleCreate,
     RuleUpdate,
@@ -33,7 +34,10 @@ router = APIRouter(
 )
 
 Period = Annotated[
-    str, Query(min_length=1, max_length=16, description="The month, YYYY-MM", examples=["2026-11"])
+    str,
+    Query(
+        pattern=PERIOD_PATTERN, description="The month, YYYY-MM (2000-01 to 2999-12)", examples=["2026-11"]
+    ),
 ]
 StatementId = Annotated[int, Path(ge=1, le=MAX_ID, description="The statement's id")]
 RuleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The id of any version of the rule")]
@@ -47,7 +51,9 @@ class RunRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    period: str = Field(min_length=1, max_length=16, examples=["2026-11"])
+    period: str = Field(
+        pattern=PERIOD_PATTERN, description="The month, YYYY-MM (2000-01 to 2999-12)", examples=["2026-11"]
+    )
 
 
 class SplitRequest(BaseModel):

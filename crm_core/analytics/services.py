@@ -36,5 +36,5 @@ class AnalyticsServices:
             sessions=sessions,
             segmentation=SegmentationRunner(sessions, parameters, clock=clock),
             statistics=CrmStatisticsService(sessions),
-            values=CustomerValues(sessions),
+            values=CustomerValues(sessions, parameters),
         )

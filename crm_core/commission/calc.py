@@ -21,8 +21,14 @@ The rules, as implemented here and relied on by the statements:
   ``slice`` (超额累进): events fill the volume in date order and each part
   of an event is priced at the rate of the slice it falls in
   (``[from, next from)``), with its own rule version's slices.
-* **Rounding**: each line's commission is rounded half-up to 0.01
-  (:data:`ROUNDING`); a statement's total is the sum of its rounded lines.
+* **Rounding**: splits never lose or invent a cent.  An event's credited
+  amounts are its base rounded half-up to 0.01 (:data:`ROUNDING`) once, then
+  allotted to the shares by :func:`allocate_cents`; its commission likewise
+  (the sum of the shares' unrounded commissions rounded once, then
+  allotted), so an event's lines add up exactly to the event's whole and a
+  refund takes back exactly what its payment paid.  Tiers and slices read
+  the allotted credited amounts.  A statement's total is the sum of its
+  lines.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 __all__ = [
     "ROUNDING",
@@ -39,6 +45,7 @@ __all__ = [
     "Event",
     "RuleTerms",
     "Tier",
+    "allocate_cents",
     "cents",
     "price_events",
     "rule_in_force",
@@ -54,6 +61,28 @@ _HUNDRED = Decimal(100)
 def cents(value: Decimal) -> Decimal:
     """``value`` rounded half-up to the cent (the per-line rounding rule)."""
     return value.quantize(_CENT, rounding=ROUNDING)
+
+
+def allocate_cents(exact: Sequence[Decimal]) -> list[Decimal]:
+    """Cent amounts, one per ``exact`` share, that add up to their sum rounded half-up to the cent.
+
+    Largest remainder: each share gets its amount rounded down to the cent,
+    then the cents still missing go one each to the shares with the largest
+    remainders, the earlier share first on a tie.  Each result is within a
+    cent of its exact share.  A negative whole (a refund) is allotted as
+    the mirror image of the positive one, so a refund takes back from each
+    share exactly what the payment gave it.
+    """
+    total = sum(exact, Decimal(0))
+    if total < 0:
+        # ``+ 0`` turns the negated zero shares (-0.00) back into 0.00.
+        return [-amount + 0 for amount in allocate_cents([-share for share in exact])]
+    floors = [share.quantize(_CENT, rounding=ROUND_FLOOR) for share in exact]
+    missing = int((cents(total) - sum(floors, Decimal(0))) / _CENT)
+    by_remainder = sorted(range(len(exact)), key=lambda index: (floors[index] - exact[index], index))
+    for index in by_remainder[:missing]:
+        floors[index] += _CENT
+    return [amount.quantize(_CENT) for amount in floors]
 
 
 @dataclass(frozen=True)
@@ -174,42 +203,76 @@ def _base(rule: RuleTerms, event: Event) -> Decimal:
     return event.amount
 
 
-def _order(item: tuple[Event, RuleTerms, int, Decimal, Decimal]) -> tuple[date, int, int, str]:
-    event = item[0]
+@dataclass
+class _Line:
+    """A credit being priced: its exact commission, before the event's cents are allotted."""
+
+    agent_id: int
+    event: Event
+    share: int  # the share's place in the event's split (ties of the allotment go to the first)
+    rule: RuleTerms
+    base: Decimal
+    percent: Decimal
+    credited: Decimal
+    exact: Decimal = Decimal(0)
+    rate: str = ""
+
+
+def _order(line: _Line) -> tuple[date, int, int, str]:
+    event = line.event
     return (event.on, event.contract_id, event.payment_id or 0, event.kind)
 
 
 def price_events(events: Iterable[Event], rules: Sequence[RuleTerms]) -> list[Credit]:
     """Every agent's credits for the events of one period (see the module's rules)."""
-    credits: list[Credit] = []
-    volumes: dict[tuple[int, str], list[tuple[Event, RuleTerms, int, Decimal, Decimal]]] = defaultdict(list)
+    lines: list[_Line] = []
+    volumes: dict[tuple[int, str], list[_Line]] = defaultdict(list)
     for event in events:
         rule = rule_in_force(rules, event.product_type, event.on)
         if rule is None or rule.date_basis != event.kind:
             continue
         base = _base(rule, event)
-        for agent_id, percent in event.shares:
-            credited = base * percent / _HUNDRED
+        shares = allocate_cents([base * percent / _HUNDRED for _, percent in event.shares])
+        for share, ((agent_id, percent), credited) in enumerate(zip(event.shares, shares, strict=True)):
+            line = _Line(agent_id, event, share, rule, base, percent, credited)
             if event.is_renewal and rule.renewal_rate is not None:
-                amount = cents(credited * rule.renewal_rate / _HUNDRED)
-                text = f"renewal {rule.renewal_rate}%"
-                credits.append(Credit(agent_id, event, rule.id, base, percent, credited, amount, text))
+                line.exact = credited * rule.renewal_rate / _HUNDRED
+                line.rate = f"renewal {rule.renewal_rate}%"
+                lines.append(line)
             else:
-                volumes[(agent_id, rule.product_key)].append((event, rule, agent_id, base, percent))
+                volumes[(agent_id, rule.product_key)].append(line)
     for items in volumes.values():
         items.sort(key=_order)
-        credited_all = [base * percent / _HUNDRED for _, _, _, base, percent in items]
-        volume = sum(credited_all, Decimal(0))
+        volume = sum((line.credited for line in items), Decimal(0))
         running = Decimal(0)
-        for (event, rule, agent_id, base, percent), credited in zip(items, credited_all, strict=True):
-            if rule.tier_method == "whole":
-                tier, rate = tier_rate(rule.tiers, volume)
-                amount = cents(credited * rate / _HUNDRED)
-                text = f"{rate}% (tier from {cents(tier.start)}; volume {cents(volume)})"
+        for line in items:
+            tiers = line.rule.tiers
+            if line.rule.tier_method == "whole":
+                tier, rate = tier_rate(tiers, volume)
+                line.exact = line.credited * rate / _HUNDRED
+                line.rate = f"{rate}% (tier from {cents(tier.start)}; volume {cents(volume)})"
             else:
-                after = running + credited
-                amount = cents(slice_amount(rule.tiers, after) - slice_amount(rule.tiers, running))
-                text = _slice_text(rule.tiers, min(running, after), max(running, after))
+                after = running + line.credited
+                line.exact = slice_amount(tiers, after) - slice_amount(tiers, running)
+                line.rate = _slice_text(tiers, min(running, after), max(running, after))
                 running = after
-            credits.append(Credit(agent_id, event, rule.id, base, percent, credited, amount, text))
-    return credits
+            lines.append(line)
+    return [
+        Credit(
+            line.agent_id, line.event, line.rule.id, line.base, line.percent, line.credited, amount, line.rate
+        )
+        for line, amount in zip(lines, _allot(lines), strict=True)
+    ]
+
+
+def _allot(lines: Sequence[_Line]) -> list[Decimal]:
+    """Each line's commission: its event's exact whole rounded once, allotted in the order of the split."""
+    by_event: dict[tuple[int, int | None, str], list[int]] = defaultdict(list)
+    for index, line in enumerate(lines):
+        by_event[line.event.key].append(index)
+    amounts = [Decimal(0)] * len(lines)
+    for indexes in by_event.values():
+        indexes.sort(key=lambda index: lines[index].share)
+        for index, amount in zip(indexes, allocate_cents([lines[i].exact for i in indexes]), strict=True):
+            amounts[index] = amount
+    return amounts

@@ -1,9 +1,10 @@
 """Pydantic schemas of commission accounting: rules in, statements and lines out, the period string.
 
 Rates are percent as decimal strings (``"1.5"`` is 1.5 %), amounts are
-:class:`~decimal.Decimal` travelling as strings; a binary float is refused
-(see :mod:`crm_core.contracts.schemas`).  Every constraint sits on its field,
-so an error names it.
+:class:`~decimal.Decimal` travelling as strings; a JSON number is refused
+(a binary float is not exact).  Every constraint sits on its field, so an
+error names it, and the JSON schema states it as a pattern — the bounds and
+decimal places a client must meet, exactly what the service accepts.
 """
 
 from __future__ import annotations
@@ -14,11 +15,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
 
 from crm_core.errors import InvalidInput
 
 __all__ = [
+    "LOGIN_PATTERN",
+    "PERIOD_PATTERN",
     "Basis",
     "DateBasis",
     "LineView",
@@ -46,34 +57,73 @@ TierMethod = Literal["whole", "slice"]
 ProductKey = Literal["*", "deposit", "loan", "card", "wealth", "insurance"]
 
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
+#: A period as the API states it: a month ``YYYY-MM`` of the years 2000 to 2999 (:func:`check_period`).
+PERIOD_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
+#: A login as :mod:`crm_core.contact_center.agents` accepts it.
+LOGIN_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+
+# Exact decimal strings, written so that the pattern alone states the bounds a client must meet:
+#: a rate in percent, 0 to 100, at most four decimals;
+RATE_PATTERN = r"^(100(\.0{1,4})?|[1-9]?[0-9](\.[0-9]{1,4})?)$"
+#: a share of a split in percent, more than 0 up to 100, at most two decimals;
+PERCENT_PATTERN = r"^(100(\.0{1,2})?|[1-9][0-9]?(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+#: a tier threshold in CNY, 0 or more, at most 16 integer digits and two decimals.
+THRESHOLD_PATTERN = r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$"
 
 
-def _no_float(value: object) -> object:
-    if isinstance(value, float):
-        raise ValueError('rates and amounts are exact: send a string such as "1.5", not a binary float')
-    return value
+def _exact(pattern: str, what: str) -> BeforeValidator:
+    """Accept a decimal string matching ``pattern`` (or a :class:`Decimal` the service built itself)."""
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if isinstance(value, Decimal):
+            return value  # from the database or the service's own code, not from a client
+        if not isinstance(value, str):
+            raise ValueError(f'{what} is exact: send a string such as "1.5", not a JSON number')
+        if compiled.fullmatch(value) is None:
+            raise ValueError(f"{what} must be a decimal string matching {pattern}")
+        return value
+
+    return BeforeValidator(check)
 
 
-_STRING_SCHEMA = WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,3}(\.[0-9]{1,4})?$"})
 #: A rate in percent, 0 to 100, at most four decimals.
 Rate = Annotated[
     Decimal,
-    BeforeValidator(_no_float),
+    _exact(RATE_PATTERN, "a rate"),
     Field(ge=0, le=100, max_digits=7, decimal_places=4),
-    _STRING_SCHEMA,
+    WithJsonSchema({"type": "string", "pattern": RATE_PATTERN, "examples": ["1.5"]}),
 ]
 #: A share of a credit split in percent, more than 0 up to 100, at most two decimals.
 Percent = Annotated[
     Decimal,
-    BeforeValidator(_no_float),
+    _exact(PERCENT_PATTERN, "a share"),
     Field(gt=0, le=100, max_digits=5, decimal_places=2),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,3}(\.[0-9]{1,2})?$"}),
+    WithJsonSchema({"type": "string", "pattern": PERCENT_PATTERN, "examples": ["33.33"]}),
+]
+#: A day written ``YYYY-MM-DD`` (years 1000 to 9999).
+DAY_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+def _iso_day(value: object) -> object:
+    """A day as ``YYYY-MM-DD`` text (or a :class:`date` from the service itself), never a number."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or re.fullmatch(DAY_PATTERN, value) is None:
+        raise ValueError("must be a day written YYYY-MM-DD")
+    return value  # parsed by pydantic: an impossible day (2026-02-30) is refused there
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN, "examples": ["2026-11-01"]}),
 ]
 Threshold = Annotated[
     Decimal,
-    BeforeValidator(_no_float),
+    _exact(THRESHOLD_PATTERN, "a threshold"),
     Field(ge=0, max_digits=18, decimal_places=2),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,16}(\.[0-9]{1,2})?$"}),
+    WithJsonSchema({"type": "string", "pattern": THRESHOLD_PATTERN, "examples": ["100000"]}),
 ]
 
 
@@ -104,8 +154,8 @@ class TierIn(BaseModel):
 class _RuleTerms(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    effective_from: date
-    active: bool = True
+    effective_from: Day
+    active: StrictBool = True
     basis: Basis
     date_basis: DateBasis
     tier_method: TierMethod = "whole"
@@ -166,7 +216,7 @@ class SplitShare(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    login: str = Field(min_length=1, max_length=64)
+    login: str = Field(min_length=1, max_length=64, pattern=LOGIN_PATTERN)
     percent: Percent
 
 

@@ -2,7 +2,9 @@
 
 Lookups match the caller's E.164 number exactly through a bound parameter:
 no ``LIKE``, no caller text in SQL.  Soft-deleted customers are invisible
-here.  Cards carry masked account numbers only.
+here.  Cards carry masked account numbers only.  A card's ``vip`` flag
+follows the parameter ``analytics.vip_tiers`` as it stands at the lookup
+(see :func:`crm_core.analytics.value.vip_treatment`).
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from crm_core.models import (
     PhoneNumber,
 )
 from crm_core.models.coltypes import utcnow
+from crm_core.parameters.store import ParameterStore
 from crm_core.schemas import AccountCard, CustomerCard, FollowUpCard
 
-__all__ = ["RECENT_FOLLOW_UPS", "CustomerDirectory"]
+__all__ = ["RECENT_FOLLOW_UPS", "CustomerDirectory", "live_customers_with_number"]
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +45,21 @@ RECENT_FOLLOW_UPS = 5
 
 
 class CustomerDirectory:
-    """Finds customers by caller ID and builds their cards; adds and soft-deletes them."""
+    """Finds customers by caller ID and builds their cards; adds and soft-deletes them.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    ``parameters`` is the store ``analytics.vip_tiers`` is read from; give the
+    service's own so that an administrator's change shows at the next call
+    (a store of its own otherwise, whose cache lags by up to its TTL).
+    """
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], parameters: ParameterStore | None = None
+    ) -> None:
         self._sessions = sessions
+        self._parameters = parameters if parameters is not None else ParameterStore(sessions)
+
+    async def _vip_tiers(self) -> tuple[str, ...]:
+        return tuple(await self._parameters.get("analytics.vip_tiers"))
 
     async def lookup_by_caller_id(self, raw: str | None, region: str) -> list[CustomerCard]:
         """Cards of every live customer with the caller's number (exact E.164 match).
@@ -56,24 +70,18 @@ class CustomerDirectory:
         e164 = normalize(raw, region)
         if e164 is None:
             return []
+        vip_tiers = await self._vip_tiers()
         async with self._sessions() as session:
-            ids = (
-                await session.scalars(
-                    select(PhoneNumber.customer_id)
-                    .join(Customer, Customer.id == PhoneNumber.customer_id)
-                    .where(PhoneNumber.e164 == e164, Customer.deleted_at.is_(None))
-                    .distinct()
-                    .order_by(PhoneNumber.customer_id)
-                )
-            ).all()
-            cards = await _cards(session, ids, matched_e164=e164)
+            ids = await live_customers_with_number(session, e164)
+            cards = await _cards(session, ids, matched_e164=e164, vip_tiers=vip_tiers)
         log.debug("crm.lookup", extra={"matches": len(cards)})
         return cards
 
     async def card(self, customer_id: int) -> CustomerCard | None:
         """The card of one live customer (``None`` if unknown or deleted)."""
+        vip_tiers = await self._vip_tiers()
         async with self._sessions() as session:
-            cards = await _cards(session, [customer_id], matched_e164=None)
+            cards = await _cards(session, [customer_id], matched_e164=None, vip_tiers=vip_tiers)
         return cards[0] if cards else None
 
     async def create_customer(
@@ -159,8 +167,24 @@ class CustomerDirectory:
         return True
 
 
+async def live_customers_with_number(session: AsyncSession, e164: str) -> list[int]:
+    """Ids of every live (not deleted) customer with the phone number ``e164``, in id order.
+
+    The caller-ID match of the IVR's lookup, also used to link a call to its
+    customer after the fact (:mod:`crm_core.followups.interactions`).
+    """
+    ids = await session.scalars(
+        select(PhoneNumber.customer_id)
+        .join(Customer, Customer.id == PhoneNumber.customer_id)
+        .where(PhoneNumber.e164 == e164, Customer.deleted_at.is_(None))
+        .distinct()
+        .order_by(PhoneNumber.customer_id)
+    )
+    return list(ids.all())
+
+
 async def _cards(
-    session: AsyncSession, ids: Sequence[int], *, matched_e164: str | None
+    session: AsyncSession, ids: Sequence[int], *, matched_e164: str | None, vip_tiers: Sequence[str]
 ) -> list[CustomerCard]:
     if not ids:
         return []
@@ -177,7 +201,7 @@ async def _cards(
         )
     ).all()
     follow_ups = await _recent_follow_ups(session, [c.id for c in customers])
-    return [_card(c, follow_ups.get(c.id, []), matched_e164) for c in customers]
+    return [_card(c, follow_ups.get(c.id, []), matched_e164, vip_tiers) for c in customers]
 
 
 async def _recent_follow_ups(session: AsyncSession, ids: Iterable[int]) -> dict[int, list[FollowUpCard]]:
@@ -218,7 +242,9 @@ async def _recent_follow_ups(session: AsyncSession, ids: Iterable[int]) -> dict[
     return grouped
 
 
-def _card(customer: Customer, follow_ups: list[FollowUpCard], matched_e164: str | None) -> CustomerCard:
+def _card(
+    customer: Customer, follow_ups: list[FollowUpCard], matched_e164: str | None, vip_tiers: Sequence[str]
+) -> CustomerCard:
     phone = matched_e164
     if phone is None and customer.phones:
         primary = [p for p in customer.phones if p.is_primary]
@@ -230,7 +256,7 @@ def _card(customer: Customer, follow_ups: list[FollowUpCard], matched_e164: str 
         phone_e164=phone,
         owner_agent=customer.owner.login if customer.owner is not None else None,
         segment=customer.segment_abc,
-        vip=vip_treatment(customer.tier, customer.segment_abc),
+        vip=vip_treatment(customer.tier, customer.segment_abc, vip_tiers),
         accounts=[
             AccountCard(
                 id=a.id,

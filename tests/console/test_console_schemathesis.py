@@ -24,8 +24,10 @@ import os
 import secrets
 import threading
 from collections.abc import Coroutine, Iterable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import available_timezones
 
 import httpx
 import pytest
@@ -33,23 +35,67 @@ import schemathesis
 import schemathesis.engine
 from console_harness import MemoryBus, MemoryControl, MemoryNotes
 from crm_harness import PEPPER, REGION, seed_office
+from hypothesis import strategies as st
+from schemathesis import Case, HookContext
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, StopReason, events
 from sqlalchemy import make_url
+from test_console_calls import RecordingCalls
 
 from agent_console.app import create_app
 from agent_console.crm.deps import CrmServices
+from agent_console.reports_api import ZONE_FORMAT
 from agent_console.server import ConsoleServer, start_console
 from crm_core.contact_center.agents import AgentDirectory
 from crm_core.db import create_engine, drop_database, session_factory, upgrade
 from crm_core.demo.seed import seed_demo
+from crm_core.stats.intervals import MAX_RANGE_DAYS
 
 MAX_EXAMPLES = 25
 T = TypeVar("T")
 
 
-def run_config(token: str) -> SchemathesisConfig:
-    """Bounded, derandomized, only the two checks, every request with ``token``."""
+#: The checks every operation runs: no server error, every response as documented (ST101, ST108).
+CONFORMANCE = ("not_a_server_error", "response_schema_conformance")
+#: The checks of the operations whose business limits (periods, zones, days, amounts…) the schema states:
+#: a request the schema allows is not refused as invalid (ST202), one it forbids is (ST201).
+LIMITS = (*CONFORMANCE, "positive_data_acceptance", "negative_data_rejection")
+#: Call control, the contact-center reports and commission: the operations held to ``LIMITS``.
+LIMITED_PATHS = (
+    r"^/api/(calls/[^/]+/(hold|resume|hangup|transfer(/.*)?)|dial|supervisor/.*"
+    r"|reports/.*|crm/commission/.*)$"
+)
+#: Operations whose rules span records, fields or the calendar in a way no JSON schema can state, so
+#: a request the schema allows may still be refused with 422: a split's shares sum to exactly 100 and
+#: name shared owners; a rule's tiers ascend from 0 and its basis fixes its date basis; a dialled
+#: number must be one of the customer's own; a period is run once it has begun.  Their other checks
+#: (conformance, negative data) still run.
+CROSS_RECORD_RULES = (
+    "PUT /api/crm/commission/contracts/{contract_id}/split",
+    "POST /api/crm/commission/rules",
+    "PUT /api/crm/commission/rules/{rule_id}",
+    "POST /api/dial",
+    "POST /api/crm/commission/runs",
+)
+_ACCEPTED_OR_422 = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+
+
+def run_config(token: str, checks: tuple[str, ...] = CONFORMANCE) -> SchemathesisConfig:
+    """Bounded, derandomized, only ``checks``, every request with ``token``.
+
+    With the ``LIMITS`` checks, only the ``LIMITED_PATHS`` operations run (an ``[[operations]]``
+    entry turns the others off: the engine ignores a schema's own filters once entries exist).
+    """
+    operations: list[dict[str, Any]] = []
+    if "positive_data_acceptance" in checks:
+        operations.append({"exclude-path-regex": LIMITED_PATHS, "enabled": False})
+        operations += [
+            {
+                "include-name": name,
+                "checks": {"positive_data_acceptance": {"expected-statuses": _ACCEPTED_OR_422}},
+            }
+            for name in CROSS_RECORD_RULES
+        ]
     return SchemathesisConfig.from_dict(
         {
             "seed": 3,
@@ -62,13 +108,27 @@ def run_config(token: str) -> SchemathesisConfig:
             },
             # Unexpected HTTP methods only probe the router's 405s: not worth their time here.
             "phases": {"stateful": {"enabled": False}, "coverage": {"unexpected-methods": []}},
-            "checks": {
-                "enabled": False,
-                "not_a_server_error": {"enabled": True},
-                "response_schema_conformance": {"enabled": True},
-            },
+            "checks": {"enabled": False, **{check: {"enabled": True} for check in checks}},
+            "operations": operations,
         }
     )
+
+
+def _report_range(_: HookContext, case: Case) -> Case:
+    """A positive report request keeps ``to`` within the range the service covers from ``from``.
+
+    The one limit of the report parameters that spans two of them (not before ``from``, at most
+    ``MAX_RANGE_DAYS`` days): the generator cannot know it, so a schema-valid pair is moved into it.
+    """
+    query = case.query if isinstance(case.query, dict) else None
+    if case.meta is None or not case.meta.generation.mode.is_positive or query is None:
+        return case
+    first, last = query.get("from"), query.get("to")
+    if isinstance(first, str) and isinstance(last, str):
+        start, end = date.fromisoformat(first), date.fromisoformat(last)
+        if not start <= end < start + timedelta(days=MAX_RANGE_DAYS):
+            query["to"] = first
+    return case
 
 
 class LiveConsole:
@@ -108,6 +168,7 @@ class LiveConsole:
             notes=MemoryNotes(),
             events=bus,
             crm=services,
+            calls=RecordingCalls(),
         )
         self.server = await start_console(app, "127.0.0.1", 0)
 
@@ -184,4 +245,17 @@ def test_openapi_operations_hold_their_contract(live_console: LiveConsole, login
     ).exclude(path="/api/logout")
     problems, scenarios = findings(schemathesis.engine.from_schema(schema).execute())
     assert scenarios >= 40, "schemathesis ran fewer scenarios than there are operations"
+    assert not problems, f"{len(problems)} finding(s):\n\n" + "\n\n".join(dict.fromkeys(problems))
+
+
+def test_business_limits_are_in_the_schema(live_console: LiveConsole) -> None:
+    """Periods, zones, days, amounts and the call-control bodies: the schema says what the API accepts."""
+    # The reports' zone parameters declare the format ``iana-time-zone``: a name of the zone database.
+    schemathesis.openapi.format(ZONE_FORMAT, st.sampled_from(sorted(available_timezones())))
+    schema = schemathesis.openapi.from_url(
+        f"{live_console.url}/openapi.json", config=run_config(live_console.tokens["root"], LIMITS)
+    )
+    schema.hook("map_case")(_report_range)
+    problems, scenarios = findings(schemathesis.engine.from_schema(schema).execute())
+    assert scenarios >= 25, "schemathesis ran fewer scenarios than there are limited operations"
     assert not problems, f"{len(problems)} finding(s):\n\n" + "\n\n".join(dict.fromkeys(problems))

@@ -59,8 +59,11 @@ def test_pareto_curve_and_tiers_and_vip_rule() -> None:
     assert aum_tier(D(1_000_000), thresholds) == "vip"
     assert aum_tier(D("999999.99"), thresholds) == "gold"
     assert aum_tier(D(0), thresholds) == "standard"
-    assert vip_treatment("standard", "A") and vip_treatment("VIP", "C") and vip_treatment("private", None)
-    assert not vip_treatment("gold", "B") and not vip_treatment("standard", None)
+    tiers = ("private", "vip")  # the default of analytics.vip_tiers
+    assert vip_treatment("standard", "A", tiers) and vip_treatment("VIP", "C", tiers)
+    assert vip_treatment("private", None, tiers)
+    assert not vip_treatment("gold", "B", tiers) and not vip_treatment("standard", None, tiers)
+    assert vip_treatment("gold", "B", ["gold"]) and not vip_treatment("vip", None, ["gold"])
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@ OPEN = datetime(2026, 3, 10, 2, 0, tzinfo=UTC).timestamp()
 CLOSED = datetime(2026, 3, 8, 2, 0, tzinfo=UTC).timestamp()
 
 WANG = CustomerCard(id=1, name="Wang Fang", tier="std", phone_e164="+8613800138000")
-LI = CustomerCard(id=2, name="Li Na", tier="vip", phone_e164="+8613900139000")
+# Li Na is a VIP as the CRM flags her (tier vip is one of analytics.vip_tiers by default).
+LI = CustomerCard(id=2, name="Li Na", tier="vip", phone_e164="+8613900139000", vip=True)
 
 
 class MemoryDirectory:
