@@ -34,7 +34,7 @@ from agent_console.crm.popaudit import PopAuditQueue
 from agent_console.crm.routes import crm_router
 from agent_console.hub import Hub
 from agent_console.pop_api import desk_router
-from agent_console.ports import AgentControl, Authenticator, CallControl, NoteWriter, QueueAdmin
+from agent_console.ports import AgentControl, Authenticator, CallControl, LoginGuard, NoteWriter, QueueAdmin
 from agent_console.queues_api import queues_router
 from agent_console.reports_api import reports_router
 from agent_console.sessions import SessionStore
@@ -92,6 +92,8 @@ def create_app(
     wallboard: WallboardConfig | None = None,
     calls: CallControl | None = None,
     queues: QueueAdmin | None = None,
+    login_guard: LoginGuard | None = None,
+    pop_audit_spool: Path | None = None,
 ) -> FastAPI:
     """Build the console gateway.
 
@@ -116,6 +118,15 @@ def create_app(
     With ``calls`` the call-control API is mounted (hold, transfers,
     hang-up, click-to-dial, supervisor actions; see
     :mod:`agent_console.calls_api`).
+
+    ``login_guard`` throttles password guessing on ``POST /api/login``; with
+    ``crm`` it defaults to the CRM's database-backed throttle
+    (:mod:`crm_core.contact_center.throttle`), whose locks admins see and
+    clear under ``/api/crm/login-locks``.
+
+    ``pop_audit_spool`` is the file where screen-pop audit rows wait while
+    the database is unavailable (see :mod:`agent_console.crm.popaudit`);
+    without it they wait in memory.
     """
     if not dispositions or any(not d.strip() for d in dispositions):
         raise ValueError("dispositions must be a non-empty list of non-blank names")
@@ -124,7 +135,7 @@ def create_app(
     if scope_refresh <= 0:
         raise ValueError("scope_refresh must be positive")
     sessions = SessionStore(session_ttl, path=session_file)
-    pops = PopAuditQueue(crm) if crm is not None else None
+    pops = PopAuditQueue(crm, spool_path=pop_audit_spool) if crm is not None else None
     hub = Hub(max_pending_pops=min(20, queue_size // 4), on_pop=pops.submit if pops is not None else None)
     board = Wallboard(wallboard or WallboardConfig(), hub)
     scopes = crm.actors if crm is not None else None
@@ -136,6 +147,7 @@ def create_app(
         hub=hub,
         dispositions=tuple(dispositions),
         scopes=scopes,
+        login_guard=login_guard or (crm.logins if crm is not None else None),
     )
     gateway = SocketGateway(
         sessions=sessions,

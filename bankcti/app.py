@@ -27,7 +27,7 @@ from agent_console.wallboard import WallboardConfig
 from agent_console.wallboard_seed import DbCallHistory
 from bankcti.acd_runtime import AcdRuntime
 from bankcti.adapters import AcdAgentControl, CrmAuthenticator, CrmNoteWriter
-from bankcti.bus import EventBus, create_bus
+from bankcti.bus import EventBus, MqttTls, create_bus
 from bankcti.call_control_adapter import ConsoleCallControl
 from bankcti.callflow import CallFlowSettings, InboundCallFlow
 from bankcti.crm_jobs import register_crm_jobs
@@ -46,16 +46,29 @@ from crm_core.selfservice.service import SelfService
 from cti.ami.client import AmiClient, AmiError
 from cti.ami.message import AmiMessage
 from cti.control import CallControl
+from cti.devices import DeviceMonitor
 from cti.fastagi import FastAgiServer
 from cti.tracker import Call, CallState, CallTracker
 from ivr import IvrEngine, MenuError, MenuSet, UnknownMenu, load_menus
 
-__all__ = ["PID_FILE", "Service", "ServicePorts"]
+__all__ = ["PID_FILE", "Service", "ServicePorts", "mqtt_tls"]
 
 #: Name of the file in the data directory holding the running service's pid (``bankcti ivr reload``).
 PID_FILE = "bankcti.pid"
 
 log = logging.getLogger(__name__)
+
+
+def mqtt_tls(settings: Settings) -> MqttTls | None:
+    """The ``[mqtt]`` TLS settings for an ``mqtts://`` URL (``None`` for a plain or no broker)."""
+    if not settings.mqtt_url.startswith("mqtts://"):
+        return None
+    return MqttTls(
+        ca_file=settings.mqtt_ca_file,
+        cert_file=settings.mqtt_cert_file,
+        key_file=settings.mqtt_key_file,
+        check_hostname=settings.mqtt_check_hostname,
+    )
 
 
 @dataclass(frozen=True)
@@ -69,16 +82,19 @@ class Service:
 
     def __init__(self, settings: Settings, *, bus: EventBus | None = None) -> None:
         self.settings = settings
-        self.bus = bus or create_bus(settings.mqtt_url, topic_prefix=settings.mqtt_topic_prefix)
+        self.bus = bus or create_bus(
+            settings.mqtt_url, topic_prefix=settings.mqtt_topic_prefix, tls=mqtt_tls(settings)
+        )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         # Keys the hashes of account numbers: one per installation, never in the database.
         self.pepper = load_or_create_pepper(settings.data_dir / "account-pepper")
         self.engine = create_engine(settings.effective_database_url())
         self.sessions = session_factory(self.engine)
-        self.customers = CustomerDirectory(self.sessions)
         self.interactions = InteractionWriter(self.sessions)
         self.agents = AgentDirectory(self.sessions)
         self.parameters = ParameterStore(self.sessions)
+        # The pop cards' and the IVR's VIP flag read analytics.vip_tiers through the service's own store.
+        self.customers = CustomerDirectory(self.sessions, self.parameters)
         self.protection = ProtectionService(self.sessions, self.parameters)
         self.jobs = JobRunner(self.sessions, default_holder())
         register_crm_jobs(
@@ -118,6 +134,9 @@ class Service:
         )
         self.tracker = CallTracker()
         self.tracker.on_change(self._on_call_change)
+        # Device states from AMI: an agent on a call nobody routed through us is never offered one.
+        self.devices = DeviceMonitor()
+        self.devices.subscribe(self.acd_runtime)
         self.fastagi = FastAgiServer(
             routes={"inbound": self.flow.handle}, host=settings.fastagi_host, port=settings.fastagi_port
         )
@@ -205,6 +224,8 @@ class Service:
             ),
             calls=self.console_calls,
             queues=self.acd_runtime,
+            # Screen-pop audit rows the database cannot take (an outage) wait on disk, replayed in order.
+            pop_audit_spool=self.settings.data_dir / "pop-audit-spool.jsonl",
             crm=CrmServices.build(
                 self.sessions,
                 pepper=self.pepper,
@@ -212,7 +233,12 @@ class Service:
                 parameters=self.parameters,
             ),
         )
-        self.console = await start_console(app, self.settings.http_host, self.settings.http_port)
+        self.console = await start_console(
+            app,
+            self.settings.http_host,
+            self.settings.http_port,
+            trusted_proxies=self.settings.http_trusted_proxies,
+        )
         self._install_reload()
         # Everything built so far lives as long as the process: keep it out of
         # the collector's full passes (they paused the loop for ~100 ms).
@@ -233,8 +259,10 @@ class Service:
             ping_timeout=s.ami_ping_timeout,
             reconnect_min=s.ami_reconnect_min,
             reconnect_max=s.ami_reconnect_max,
+            flap_max=s.ami_flap_max,
         )
         self.ami.on_event(self._on_ami_event)
+        self.ami.on_event(self.devices.feed, "DeviceStateChange")
         self.ami.on_connection(self._on_ami_connection)
         self.acd_runtime.attach_ami(self.ami)
         # Hold, transfers, click-to-dial and ChanSpy from the console (cti.control).
@@ -268,12 +296,18 @@ class Service:
             return
         self.tracker.resync(channels)
         log.info("ami.resynced", extra={"channels": len(channels)})
+        # Devices first: the reconciliation below offers calls to agents it frees.
+        await self.devices.resync(channels)
         # After a restart or a lost link: nobody stuck "on call" without a call, nobody offered while busy.
         await self.acd_runtime.on_ami_up(channels)
 
     def _on_call_change(self, call: Call, previous: CallState | None) -> None:
         if call.state == CallState.CONNECTED and previous != CallState.CONNECTED:
-            self._spawn(self.flow.connected(call.linkedid), "call-connected")
+            # Which device answered matters for a ring-all group: the agent who took the call.
+            answered = next(
+                (d.dial_string or d.dest_channel for d in call.dials.values() if d.status == "ANSWER"), None
+            )
+            self._spawn(self.flow.connected(call.linkedid, answered), "call-connected")
         elif call.state == CallState.ENDED and previous != CallState.ENDED:
             self._spawn(self.acd_runtime.call_ended(call.linkedid), "call-ended")
 

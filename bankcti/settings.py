@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 __all__ = ["CONFIG_DIR", "Settings", "SettingsError", "load_settings"]
 
@@ -46,11 +46,17 @@ class Settings(BaseModel):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
     http_session_ttl_seconds: int = Field(8 * 3600, ge=60)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; none: the socket's peer.
+    http_trusted_proxies: list[str] = Field(default_factory=list)
 
     database_url: str = ""  # empty: SQLite file in data_dir
 
-    mqtt_url: str = ""  # empty: in-process bus
+    mqtt_url: str = ""  # empty: in-process bus; mqtts://host:8883 for TLS
     mqtt_topic_prefix: str = "bankcti"
+    mqtt_ca_file: Path | None = None  # CA bundle the broker's certificate chains to (default: the system's)
+    mqtt_cert_file: Path | None = None  # this client's certificate (PEM), for brokers that require one
+    mqtt_key_file: Path | None = None  # its private key (PEM); empty: in mqtt_cert_file
+    mqtt_check_hostname: bool = True  # the broker's certificate must name the URL's host
 
     ami_enabled: bool = True
     ami_host: str = "127.0.0.1"
@@ -59,8 +65,11 @@ class Settings(BaseModel):
     ami_secret: str = "bankcti-secret"
     ami_ping_interval: float = Field(5.0, gt=0)
     ami_ping_timeout: float = Field(3.0, gt=0)
+    # Reconnect timing (cti.ami.client): the first retry after reconnect_min; while Asterisk cannot be
+    # reached at most reconnect_max apart (back within a second); links dying at once back off to flap_max.
     ami_reconnect_min: float = Field(0.5, gt=0)
-    ami_reconnect_max: float = Field(30.0, gt=0)
+    ami_reconnect_max: float = Field(0.8, gt=0)
+    ami_flap_max: float = Field(30.0, gt=0)
 
     fastagi_host: str = "127.0.0.1"
     fastagi_port: int = Field(4573, ge=0, le=65535)
@@ -120,6 +129,40 @@ class Settings(BaseModel):
     @classmethod
     def _url(cls, v: str) -> str:
         return v.strip()
+
+    @field_validator("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file", mode="before")
+    @classmethod
+    def _optional_path(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("http_trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, v: object) -> object:
+        import ipaddress
+
+        items = [p.strip() for p in v.split(",")] if isinstance(v, str) else v
+        if not isinstance(items, list):
+            return v
+        proxies = [str(p).strip() for p in items if str(p).strip()]
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network") from None
+        return proxies
+
+    @field_validator("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
+    @classmethod
+    def _tls_file(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        if v is None:
+            return v
+        if not str(info.data.get("mqtt_url", "")).startswith("mqtts://"):
+            raise ValueError("is set but the mqtt url is not mqtts://host:port: TLS would not be used")
+        if info.field_name == "mqtt_key_file" and info.data.get("mqtt_cert_file") is None:
+            raise ValueError("needs mqtt cert_file (the certificate this key belongs to)")
+        if not v.is_file():
+            raise ValueError(f"{v}: no such file")
+        return v
 
     def effective_database_url(self) -> str:
         if self.database_url:

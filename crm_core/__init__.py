@@ -13,8 +13,11 @@ never the other way round.  Inside, each package owns one domain and imports onl
 * :mod:`crm_core.analytics`;
 * :mod:`crm_core.parameters`, :mod:`crm_core.stats`, :mod:`crm_core.contact_center`;
 * :mod:`crm_core.access` (who may see what, and the audit log);
-* :mod:`crm_core.jobs`, :mod:`crm_core.dbtime`, :mod:`crm_core.models`, :mod:`crm_core.paging`, and the
-  vocabulary every layer shares: :mod:`crm_core.actor`, :mod:`crm_core.errors`, :mod:`crm_core.schemas`.
+* :mod:`crm_core.jobs`, :mod:`crm_core.dbtime`, :mod:`crm_core.models`, :mod:`crm_core.paging`,
+  :mod:`crm_core.spool` (writes kept on disk while the database is unavailable, replayed in order), and the
+  vocabulary every layer shares: :mod:`crm_core.actor`, :mod:`crm_core.errors`, :mod:`crm_core.schemas`,
+  :mod:`crm_core.csvcells` (the one rule for a CSV cell a spreadsheet must not run) and
+  :mod:`crm_core.outage` (a database outage told apart from data the database refuses).
 
 :mod:`crm_core.db` (engines, sessions, migrations) and ``crm_core/migrations`` (Alembic) stand beside them.
 """
