@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from fractions import Fraction
 
 from acd.agents import AgentBook
 from acd.config import QueueConfig
@@ -74,7 +75,9 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
         self._is_open = is_open
         self._agents: dict[str, AgentRecord] = {}
         self._calls: dict[str, CallEntry] = {}
-        self._router = Router(weights.aging_per_minute / 60.0, float(weights.aging_cap), self._is_logged_in)
+        # Exact aging rate (points per second): equal priorities must tie, see acd.ordering.
+        rate = Fraction(weights.aging_per_minute) / 60
+        self._router = Router(rate, Fraction(weights.aging_cap), self._is_logged_in)
         self._wrapups: dict[str, asyncio.TimerHandle] = {}
         self._outbox: list[BusEvent] = []
         self._publishing = asyncio.Lock()

@@ -137,6 +137,14 @@ class QueuedCall:
     kind: str = "call"  # "call" or "callback" (a request keeping the caller's place)
     callback_id: int | None = None
     callback_number: str | None = None
+    # The call whose place this is: a callback keeps its call's, so that among calls of equal priority and
+    # arrival it is ordered exactly where the call stood (None: the call itself).
+    place_of: str | None = None
+
+    @property
+    def place_id(self) -> str:
+        """What orders this call among calls of equal priority and arrival (see ``place_of``)."""
+        return self.place_of or self.call_id
 
 
 @dataclass(frozen=True)
@@ -174,4 +182,5 @@ def as_callback(call: QueuedCall, *, callback_id: int, number: str) -> QueuedCal
         kind="callback",
         callback_id=callback_id,
         callback_number=number,
+        place_of=call.place_id,
     )

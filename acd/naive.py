@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from fractions import Fraction
 
 from acd.config import QueueConfig, Strategy
 from acd.model import AgentRecord
@@ -88,17 +89,20 @@ class NaiveSelector:
     owner fills ``queues``, ``agents`` and ``calls``.
     """
 
-    def __init__(self, rate: float, cap: float, logged_in: Callable[[str], bool]) -> None:
-        self.rate = rate
-        self.cap = cap
+    def __init__(
+        self, rate: float | Fraction, cap: float | Fraction, logged_in: Callable[[str], bool]
+    ) -> None:
+        self.rate = Fraction(rate)
+        self.cap = Fraction(cap)
         self.logged_in = logged_in
         self.queues: dict[str, QueueConfig] = {}
         self.agents: dict[str, AgentRecord] = {}
         self.calls: dict[str, WaitingCall] = {}
 
-    def priority(self, waiting: WaitingCall, now: float) -> float:
-        """Value points plus aging for the time waited, at most ``cap``."""
-        return waiting.value + min(self.cap, self.rate * max(0.0, now - waiting.enqueued_at))
+    def priority(self, waiting: WaitingCall, now: float) -> Fraction:
+        """Value points plus aging for the time waited, at most ``cap`` (exact: ties must tie)."""
+        waited = max(Fraction(0), Fraction(now) - Fraction(waiting.enqueued_at))
+        return Fraction(waiting.value) + min(self.cap, self.rate * waited)
 
     def reserved_for(self, waiting: WaitingCall, now: float) -> str | None:
         """The relationship manager who alone may take the call now, or ``None``."""
@@ -155,16 +159,16 @@ class NaiveSelector:
         whatever their skills; then every other call they qualify for.
         """
         agent = self.agents[login]
-        own: tuple[float, float, str] | None = None
-        best: tuple[float, float, str] | None = None
+        own: tuple[Fraction, float, str, str] | None = None
+        best: tuple[Fraction, float, str, str] | None = None
         for call_id, waiting in self.calls.items():
-            rank = (-self.priority(waiting, now), waiting.enqueued_at, call_id)
+            rank = (-self.priority(waiting, now), waiting.enqueued_at, waiting.call.place_id, call_id)
             if waiting.call.owner_login == login and now < waiting.rm_until:
                 own = rank if own is None or rank < own else own
             elif (best is None or rank < best) and self.may_take(agent, waiting, now):
                 best = rank
         chosen = own or best
-        return None if chosen is None else chosen[2]
+        return None if chosen is None else chosen[3]
 
 
 class NaiveRouter(Router):

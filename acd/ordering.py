@@ -9,6 +9,11 @@ calls never changes: it is the order of ``V − rate·enqueued_at`` (a call's
 aging, calls capped — and a heap of the moments calls reach the cap; the
 service order at any time is a merge of the two lists.
 
+Keys are exact rationals (:class:`fractions.Fraction`): when two calls reach
+the same priority — a VIP who arrived 90 s after a standard caller with one
+point per 30 s of aging — the earlier arrival must go first, and a float's
+rounding of ``V − rate·enq`` would pick either one.
+
 A call re-inserted with the same ``V`` and ``enqueued_at`` (the agent did
 not answer; a callback keeping the caller's place) lands exactly where it
 was: position is a function of those two numbers, not of insertion order.
@@ -20,8 +25,11 @@ import bisect
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 
 __all__ = ["Entry", "WaitingOrder"]
+
+_Key = tuple[Fraction, float, str, str]  # (-priority term, arrival, place, call id)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class Entry:
     call_id: str
     value: float
     enqueued_at: float
+    place: str | None = None  # orders equal priority and arrival; a callback keeps its call's (None: call_id)
 
 
 class WaitingOrder:
@@ -40,15 +49,15 @@ class WaitingOrder:
     add.  Methods taking ``now`` first move calls that reached the cap.
     """
 
-    def __init__(self, rate: float, cap: float) -> None:
+    def __init__(self, rate: float | Fraction, cap: float | Fraction) -> None:
         if rate <= 0 or cap < 0:
             raise ValueError("rate must be > 0 and cap >= 0")
-        self.rate = rate
-        self.cap = cap
+        self.rate = Fraction(rate)
+        self.cap = Fraction(cap)
         self._entries: dict[str, Entry] = {}
-        self._aging: list[tuple[float, float, str]] = []  # (-(V - rate·enq), enq, id)
-        self._capped: list[tuple[float, float, str]] = []  # (-(V + cap), enq, id)
-        self._cap_times: list[tuple[float, str]] = []  # heap of (enq + cap/rate, id), lazily pruned
+        self._aging: list[_Key] = []  # (-(V - rate·enq), enq, place, id)
+        self._capped: list[_Key] = []  # (-(V + cap), enq, place, id)
+        self._cap_times: list[tuple[Fraction, str]] = []  # heap of (enq + cap/rate, id), lazily pruned
         self._where: dict[str, bool] = {}  # id -> capped?
 
     def __len__(self) -> int:
@@ -60,20 +69,22 @@ class WaitingOrder:
     def entry(self, call_id: str) -> Entry | None:
         return self._entries.get(call_id)
 
-    def priority(self, call_id: str, now: float) -> float:
-        """Priority of a waiting call at ``now``."""
+    def priority(self, call_id: str, now: float) -> Fraction:
+        """Priority of a waiting call at ``now``, exactly."""
         e = self._entries[call_id]
-        return e.value + min(self.cap, self.rate * max(0.0, now - e.enqueued_at))
+        waited = max(Fraction(0), Fraction(now) - Fraction(e.enqueued_at))
+        return Fraction(e.value) + min(self.cap, self.rate * waited)
 
     def push(self, entry: Entry, now: float) -> None:
         if entry.call_id in self._entries:
             raise ValueError(f"call {entry.call_id} is already waiting")
         self._entries[entry.call_id] = entry
-        if self.rate * (now - entry.enqueued_at) >= self.cap:
+        if self.rate * (Fraction(now) - Fraction(entry.enqueued_at)) >= self.cap:
             self._insert(entry, capped=True)
         else:
             self._insert(entry, capped=False)
-            heapq.heappush(self._cap_times, (entry.enqueued_at + self.cap / self.rate, entry.call_id))
+            capped_at = Fraction(entry.enqueued_at) + self.cap / self.rate
+            heapq.heappush(self._cap_times, (capped_at, entry.call_id))
 
     def remove(self, call_id: str) -> bool:
         entry = self._entries.pop(call_id, None)
@@ -93,24 +104,24 @@ class WaitingOrder:
     def iter(self, now: float) -> Iterator[str]:
         """Call ids in service order at ``now`` (do not change the order while iterating)."""
         self._promote(now)
-        offset = self.rate * now
+        offset = self.rate * Fraction(now)
         aging, capped = self._aging, self._capped
         i = j = 0
         while i < len(aging) or j < len(capped):
             if j >= len(capped):
-                yield aging[i][2]
+                yield aging[i][3]
                 i += 1
             elif i >= len(aging):
-                yield capped[j][2]
+                yield capped[j][3]
                 j += 1
             else:
                 a, c = aging[i], capped[j]
-                # Compare (-priority, enq, id) at ``now``: aging keys hold -(V - rate·enq).
-                if (a[0] - offset, a[1], a[2]) <= c:
-                    yield a[2]
+                # Compare (-priority, enq, place, id) at ``now``: aging keys hold -(V - rate·enq).
+                if (a[0] - offset, a[1], a[2], a[3]) <= c:
+                    yield a[3]
                     i += 1
                 else:
-                    yield c[2]
+                    yield c[3]
                     j += 1
 
     def position(self, call_id: str, now: float) -> int | None:
@@ -119,23 +130,25 @@ class WaitingOrder:
         if entry is None:
             return None
         self._promote(now)
-        offset = self.rate * now
+        offset = self.rate * Fraction(now)
         capped = self._where[call_id]
         own = self._key(entry, capped)
         if capped:
             ahead_capped = bisect.bisect_left(self._capped, own)
-            as_aging = (own[0] + offset, own[1], own[2])
+            as_aging = (own[0] + offset, own[1], own[2], own[3])
             ahead_aging = bisect.bisect_left(self._aging, as_aging)
         else:
             ahead_aging = bisect.bisect_left(self._aging, own)
-            as_capped = (own[0] - offset, own[1], own[2])
+            as_capped = (own[0] - offset, own[1], own[2], own[3])
             ahead_capped = bisect.bisect_left(self._capped, as_capped)
         return ahead_aging + ahead_capped + 1
 
-    def _key(self, entry: Entry, capped: bool) -> tuple[float, float, str]:
+    def _key(self, entry: Entry, capped: bool) -> _Key:
+        value = Fraction(entry.value)
+        place = entry.place or entry.call_id
         if capped:
-            return (-(entry.value + self.cap), entry.enqueued_at, entry.call_id)
-        return (-(entry.value - self.rate * entry.enqueued_at), entry.enqueued_at, entry.call_id)
+            return (-(value + self.cap), entry.enqueued_at, place, entry.call_id)
+        return (-(value - self.rate * Fraction(entry.enqueued_at)), entry.enqueued_at, place, entry.call_id)
 
     def _insert(self, entry: Entry, *, capped: bool) -> None:
         bisect.insort(self._capped if capped else self._aging, self._key(entry, capped))
@@ -143,7 +156,7 @@ class WaitingOrder:
 
     def _promote(self, now: float) -> None:
         heap = self._cap_times
-        while heap and heap[0][0] <= now:
+        while heap and heap[0][0] <= Fraction(now):
             _, call_id = heapq.heappop(heap)
             if self._where.get(call_id) is False:
                 entry = self._entries[call_id]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import MappingProxyType
 
 __all__ = ["DEFAULT_WEIGHTS", "PriorityWeights", "effective_priority", "order_key"]
@@ -99,11 +100,14 @@ def order_key(
     enqueued_at: float,
     now: float,
     weights: PriorityWeights = DEFAULT_WEIGHTS,
-) -> tuple[float, float]:
+) -> tuple[Fraction, float]:
     """Sort key for waiting calls at time ``now``: higher priority first, then earlier ``enqueued_at``.
 
     Keys are only comparable when computed with the same ``now`` and
     ``weights``; recompute them whenever the order is needed, as aging moves
     calls up over time.
     """
-    return (-effective_priority(base, tier, segment, now - enqueued_at, weights), enqueued_at)
+    # Exact, like the ACD's own order: two calls whose priorities tie must tie, and go by arrival.
+    waited = max(Fraction(0), Fraction(now) - Fraction(enqueued_at))
+    aging = min(Fraction(weights.aging_cap), Fraction(weights.aging_per_minute) / 60 * waited)
+    return (-(base + weights.value(tier, segment) + aging), enqueued_at)

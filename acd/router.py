@@ -23,6 +23,7 @@ import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from acd.config import QueueConfig, Strategy
 from acd.model import AgentRecord, QueuedCall
@@ -46,7 +47,7 @@ class WaitingCall:
 
 
 class _Pool:
-    def __init__(self, key: PoolKey, config: QueueConfig, rate: float, cap: float) -> None:
+    def __init__(self, key: PoolKey, config: QueueConfig, rate: Fraction, cap: Fraction) -> None:
         self.key = key
         self.config = config
         self.members: dict[str, int] = {}  # login -> score
@@ -97,9 +98,12 @@ class Router:
     relationship-manager rule).
     """
 
-    def __init__(self, rate: float, cap: float, logged_in: Callable[[str], bool]) -> None:
-        self._rate = rate
-        self._cap = cap
+    def __init__(
+        self, rate: float | Fraction, cap: float | Fraction, logged_in: Callable[[str], bool]
+    ) -> None:
+        # Exact: equal priorities must tie exactly so that the earlier arrival goes first.
+        self._rate = Fraction(rate)
+        self._cap = Fraction(cap)
         self._logged_in = logged_in
         self._queues: dict[str, QueueConfig] = {}
         self._agents: dict[str, AgentRecord] = {}
@@ -165,7 +169,7 @@ class Router:
 
     def add_call(self, waiting: WaitingCall, now: float) -> None:
         self._calls[waiting.call.call_id] = waiting
-        entry = Entry(waiting.call.call_id, waiting.value, waiting.enqueued_at)
+        entry = Entry(waiting.call.call_id, waiting.value, waiting.enqueued_at, waiting.call.place_id)
         for key in waiting.pools:
             self._pools[key].waiting.push(entry, now)
         owner = waiting.call.owner_login
@@ -193,7 +197,9 @@ class Router:
         if key in waiting.pools:
             return False
         waiting.pools.append(key)
-        self._pools[key].waiting.push(Entry(call_id, waiting.value, waiting.enqueued_at), now)
+        self._pools[key].waiting.push(
+            Entry(call_id, waiting.value, waiting.enqueued_at, waiting.call.place_id), now
+        )
         return True
 
     def calls_of_owner(self, login: str) -> list[str]:
@@ -232,14 +238,14 @@ class Router:
 
     def call_for(self, login: str, now: float) -> str | None:
         """The waiting call ``login`` (available) should take now, or ``None``."""
-        best: tuple[float, float, str] | None = None
+        best: tuple[Fraction, float, str, str] | None = None
         for call_id in self._rm_calls.get(login, ()):
             waiting = self._calls[call_id]
             if now < waiting.rm_until:
-                rank = (-self._priority(waiting, now), waiting.enqueued_at, call_id)
+                rank = (-self._priority(waiting, now), waiting.enqueued_at, waiting.call.place_id, call_id)
                 best = rank if best is None or rank < best else best
         if best is not None:
-            return best[2]
+            return best[3]
         for key in self._agent_pools.get(login, ()):
             pool = self._pools[key]
             score = pool.members[login]
@@ -250,24 +256,27 @@ class Router:
                 queue = self._queues[waiting.call.queue]
                 if score < queue.min_proficiency(now - waiting.enqueued_at):
                     continue
-                rank = (-pool.waiting.priority(call_id, now), waiting.enqueued_at, call_id)
+                priority = pool.waiting.priority(call_id, now)
+                rank = (-priority, waiting.enqueued_at, waiting.call.place_id, call_id)
                 if best is None or rank < best:
                     best = rank
                 break
-        return None if best is None else best[2]
+        return None if best is None else best[3]
 
-    def _priority(self, waiting: WaitingCall, now: float) -> float:
-        return waiting.value + min(self._cap, self._rate * max(0.0, now - waiting.enqueued_at))
+    def _priority(self, waiting: WaitingCall, now: float) -> Fraction:
+        waited = max(Fraction(0), Fraction(now) - Fraction(waiting.enqueued_at))
+        return Fraction(waiting.value) + min(self._cap, self._rate * waited)
 
     # -- reading ------------------------------------------------------------------------------
 
     def queue_order(self, queue: str, now: float) -> list[str]:
         """Waiting calls whose own queue is ``queue``, in service order."""
-        ids: list[tuple[float, float, str]] = []
+        ids: list[tuple[Fraction, float, str, str]] = []
         for call_id, waiting in self._calls.items():
             if waiting.call.queue == queue:
-                ids.append((-self._priority(waiting, now), waiting.enqueued_at, call_id))
-        return [call_id for _, _, call_id in sorted(ids)]
+                rank = (-self._priority(waiting, now), waiting.enqueued_at, waiting.call.place_id, call_id)
+                ids.append(rank)
+        return [call_id for _, _, _, call_id in sorted(ids)]
 
     def position(self, call_id: str, now: float) -> int | None:
         """1-based place among the calls waiting in the call's primary pool."""

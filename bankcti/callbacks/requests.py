@@ -41,6 +41,7 @@ def routing_of(call: QueuedCall) -> dict[str, Any]:
         "segment": call.segment,
         "skills": sorted(call.skills),
         "owner_login": call.owner_login,
+        "place_of": call.place_of,
     }
 
 
@@ -108,6 +109,7 @@ class HeldCallback:
             segment=_text(routing.get("segment")),
             skills=skills or frozenset(),
             owner_login=_text(routing.get("owner_login")),
+            place_of=_text(routing.get("place_of")),
             kind="callback",
             callback_id=callback_id,
             callback_number=number,

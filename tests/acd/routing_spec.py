@@ -6,6 +6,8 @@ and :mod:`acd.naive` so that a rule all three got wrong the same way is unlikely
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from hypothesis import strategies as st
 
 from acd import Acd, AgentRecord, AgentState, QueueConfig, QueuedCall, Strategy
@@ -108,11 +110,11 @@ def may_take(acd: Acd, call: QueuedCall, agent: AgentRecord, now: float, skip_un
     return False
 
 
-def key(acd: Acd, call: QueuedCall, now: float) -> tuple[float, float, str]:
+def key(acd: Acd, call: QueuedCall, now: float) -> tuple[Fraction, float, str, str]:
     config = acd.queue_config(call.queue)
     assert call.enqueued_at is not None
     base = config.priority + call.priority
     prio, enq = order_key(
         base=base, tier=call.tier, segment=call.segment, enqueued_at=call.enqueued_at, now=now
     )
-    return (prio, enq, call.call_id)
+    return (prio, enq, call.place_id, call.call_id)

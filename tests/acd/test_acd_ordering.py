@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acd.ordering import Entry, WaitingOrder
+from acd.priority import DEFAULT_WEIGHTS
 
 
 def brute(entries: list[Entry], rate: float, cap: float, now: float) -> list[str]:
-    def key(e: Entry) -> tuple[float, float, str]:
-        return (-(e.value + min(cap, rate * max(0.0, now - e.enqueued_at))), e.enqueued_at, e.call_id)
+    # Exact, as the order is: priorities that tie must tie (then arrival, then place, then id).
+    def key(e: Entry) -> tuple[Fraction, float, str, str]:
+        waited = max(Fraction(0), Fraction(now) - Fraction(e.enqueued_at))
+        priority = Fraction(e.value) + min(Fraction(cap), Fraction(rate) * waited)
+        return (-priority, e.enqueued_at, e.place or e.call_id, e.call_id)
 
     return [e.call_id for e in sorted(entries, key=key)]
 
@@ -74,3 +80,29 @@ def test_order_and_positions_match_a_full_sort(
     assert list(order.iter(at)) == expected
     assert [order.position(c, at) for c in expected] == list(range(1, len(expected) + 1))
     assert order.head(at) == (expected[0] if expected else None)
+
+
+def test_equal_priorities_tie_exactly_and_the_earlier_arrival_goes_first() -> None:
+    # One point a 30 s (2 a minute): a caller 30 s later with one point more ties with the earlier one.
+    # With float keys -(V - rate·enq) the rounding put the later caller first for most arrival times.
+    rate = Fraction(DEFAULT_WEIGHTS.aging_per_minute) / 60
+    for arrival in (1.0, 2.0, 4.0, 6.0, 8.0, 1_733_331_200.0):
+        order = WaitingOrder(rate=rate, cap=DEFAULT_WEIGHTS.aging_cap)
+        order.push(Entry("early", 0.0, arrival), arrival + 30)
+        order.push(Entry("late", 1.0, arrival + 30), arrival + 30)
+        assert order.priority("early", arrival + 31) == order.priority("late", arrival + 31)
+        assert list(order.iter(arrival + 31)) == ["early", "late"], arrival
+        assert order.position("early", arrival + 31) == 1
+
+
+def test_a_callback_keeps_its_place_among_equal_calls() -> None:
+    # c12 and c5 arrived in the same second with the same value: c12 goes first (by id). c5's callback
+    # gets a new id but keeps c5's place, so it stays second instead of jumping by its name.
+    order = WaitingOrder(rate=1.0, cap=30.0)
+    order.push(Entry("c12", 5.0, 100.0), 100.0)
+    order.push(Entry("c5", 5.0, 100.0), 100.0)
+    assert list(order.iter(101.0)) == ["c12", "c5"]
+    order.remove("c5")
+    order.push(Entry("callback-1", 5.0, 100.0, place="c5"), 102.0)
+    assert list(order.iter(103.0)) == ["c12", "callback-1"]
+    assert order.position("callback-1", 103.0) == 2

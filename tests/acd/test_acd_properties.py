@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -45,6 +46,8 @@ from acd.events import AgentStateChanged
 from acd.naive import NaiveRouter, NaiveSelector, mirror
 from acd.priority import DEFAULT_WEIGHTS
 from bankcti.callbacks.requests import HeldCallback, routing_of
+
+AGING_RATE = Fraction(DEFAULT_WEIGHTS.aging_per_minute) / 60  # exact, as the ACD's own
 
 
 class AcdMachine(RuleBasedStateMachine):
@@ -96,7 +99,7 @@ class AcdMachine(RuleBasedStateMachine):
             acd = Acd(sink, clock=loop.time)
             if naive:
                 acd._router = NaiveRouter(
-                    DEFAULT_WEIGHTS.aging_per_minute / 60, DEFAULT_WEIGHTS.aging_cap, acd._is_logged_in
+                    AGING_RATE, DEFAULT_WEIGHTS.aging_cap, acd._is_logged_in
                 )
             for config in queues:
                 acd.add_queue(config)

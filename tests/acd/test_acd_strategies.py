@@ -34,6 +34,7 @@ Each scenario runs on the ACD's router and on the full-scan reference
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from fractions import Fraction
 
 import pytest
 from acd_testkit import Sink
@@ -44,6 +45,8 @@ from acd.naive import NaiveRouter
 from acd.priority import DEFAULT_WEIGHTS
 
 pytestmark = pytest.mark.parametrize("router", ["indexed", "naive"])
+
+AGING_RATE = Fraction(DEFAULT_WEIGHTS.aging_per_minute) / 60  # exact, as the ACD's own
 
 
 class Clock:
@@ -61,7 +64,7 @@ def make(router: str, queue: QueueConfig) -> Acd:
     acd = Acd(Sink(), ring_timeout=15, wrapup_seconds=0.0, clock=Clock())
     if router == "naive":
         acd._router = NaiveRouter(
-            DEFAULT_WEIGHTS.aging_per_minute / 60, DEFAULT_WEIGHTS.aging_cap, acd._is_logged_in
+            AGING_RATE, DEFAULT_WEIGHTS.aging_cap, acd._is_logged_in
         )
     acd.add_queue(queue)
     return acd
