@@ -6,6 +6,7 @@
 // had before. Supervisor actions (listen / whisper / barge, force pause / ready / log out, move a
 // waiting call) go through the REST API; the board then shows their effect from the next push.
 import { el } from "./dom.js";
+import { showLocks } from "./login-locks.js";
 import { drawAgents, drawCharts, drawQueues, drawSummary, invalidate, tick } from "./wallboard-view.js";
 import {
   $,
@@ -199,6 +200,7 @@ function stopPing() {
 
 function showLogin(reason) {
   disconnect();
+  showLocks(null);
   ui.board = null;
   $("board-view").hidden = true;
   $("login-view").hidden = false;
@@ -229,6 +231,7 @@ function showBoard(user) {
   $("btn-logout").hidden = false;
   $("user-name").textContent = `${user.name} (${user.login})`;
   loadPauseReasons();
+  showLocks(user);
   connect();
 }
 
