@@ -47,6 +47,8 @@ QUEUE_EVENTS = (
     "callback_attempt",
     "callback_completed",
     "callback_failed",
+    "ring_cancelled",  # the caller hung up while this agent's phone rang (queue_log RINGCANCELED)
+    "ring_failed",  # the agent's device was busy or unreachable (DIALSTATUS BUSY, CHANUNAVAIL, …)
 )
 
 

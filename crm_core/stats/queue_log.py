@@ -8,6 +8,7 @@ queue event        line                                        data
 =================  ==========================================  =====================
 joined             ENTERQUEUE                                  url|callerid
 no_answer          RINGNOANSWER                                ringtime (ms)
+ring_cancelled     RINGCANCELED                                ringtime (ms)
 connected          CONNECT                                     holdtime|bridged uniqueid|ringtime
 completed          COMPLETECALLER / COMPLETEAGENT (by)         holdtime|calltime|origposition
 abandoned          ABANDON                                     position|origposition|waittime
@@ -125,6 +126,10 @@ class _CallLog:
                 "RINGNOANSWER",
                 str(round(float(data.get("ring_seconds") or 0) * 1000)),
             )
+        elif kind == "ring_cancelled":
+            # The caller hung up while this member rang; app_queue logs it before the ABANDON.
+            ring_ms = str(round(float(data.get("ring_seconds") or 0) * 1000))
+            self._line(event.at, queue, login, "RINGCANCELED", ring_ms)
         elif kind == "connected":
             wait = float(data.get("wait_seconds") or 0)
             self.holdtime[login or NONE] = wait

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from cc_stats_kit import D, at, seed_morning
+from cc_stats_kit import D, at, q, seed_morning
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.models import Interaction
@@ -70,3 +70,31 @@ def test_fields_cannot_break_the_format() -> None:
         datetime(2026, 1, 1, tzinfo=D.tzinfo), "c|1", "re\ntail", "Agent/x", "PAUSE", ("a|b",)
     )
     assert line.text() == "1767225600|c_1|re_tail|Agent/x|PAUSE|a_b"
+
+
+async def test_a_caller_hanging_up_while_agents_ring_gives_ringcanceled_then_abandon(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # app_queue writes RINGCANCELED (ring time in ms) for each member whose phone stopped ringing because
+    # the caller hung up, then ABANDON; the ACD records one ring_cancelled per ringing agent.
+    await seed_morning(sessions)
+    async with sessions() as session, session.begin():
+        session.add_all(
+            [
+                q(at(10, 0), "c9", "joined", position=1),
+                *(
+                    q(at(10, 0, 20), "c9", "ring_cancelled", agent=a, ring_seconds=4.25, dial_status="CANCEL")
+                    for a in ("alice", "bob")
+                ),
+                q(at(10, 0, 20), "c9", "abandoned", position=1, original_position=1, wait_seconds=20),
+            ]
+        )
+    report = ReportRange.of_days(D.date(), D.date(), parse_zone("UTC"))
+    async with sessions() as session:
+        lines = [line.text() for line in await queue_log_lines(session, report) if "|c9|" in line.text()]
+    assert lines == [
+        f"{e(10, 0)}|c9|retail|NONE|ENTERQUEUE||",
+        f"{e(10, 0, 20)}|c9|retail|Agent/alice|RINGCANCELED|4250",
+        f"{e(10, 0, 20)}|c9|retail|Agent/bob|RINGCANCELED|4250",
+        f"{e(10, 0, 20)}|c9|retail|NONE|ABANDON|1|1|20",
+    ]

@@ -36,7 +36,7 @@ TABLES = {
     "commission_rules", "commission_splits", "commission_statements", "commission_lines",
     "login_failures",
 }  # fmt: skip
-HEAD = "0009"
+HEAD = "0010"
 
 
 def _schema_diff(connection: Connection) -> list[object]:

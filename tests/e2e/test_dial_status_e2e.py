@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 from acd_kit import AgentSpec, CustomerSpec, World, world
+from sqlalchemy import select
 
 from acd import DEVICE_UNAVAILABLE, device_busy_call
 from acd.events import AgentStateChanged, QueueTransition
+from crm_core.models import QueueEvent
 from cti.simulator import AgentPhone, SimulatedCall
 
 CALLER = "+8613900000061"
@@ -61,6 +63,17 @@ async def test_a_caller_hanging_up_while_one_agent_rings_abandons_only_that_call
             ("ring_cancelled", "agent6"),
             ("abandoned", None),
         ], events
+        # The same transitions are in the database: the statistics and the queue_log export read them
+        # (the schema refused ring_cancelled until migration 0010).
+        async with w.stack.service.sessions() as session:
+            stored = (
+                await session.execute(
+                    select(QueueEvent.event, QueueEvent.agent_login)
+                    .where(QueueEvent.call_id == call.linkedid)
+                    .order_by(QueueEvent.id)
+                )
+            ).all()
+        assert [tuple(row) for row in stored] == events
         abandoned = w.recorder.transitions(call.linkedid)[-1]
         assert abandoned.data["ringing"] == ["agent6"]
         # Nobody is paused: the floor goes on taking calls.
