@@ -26,9 +26,18 @@ has ``/channels/{id}/hold``, AMI does not).  The two AMI ways are:
 Transfers — a blind transfer is AMI ``BlindTransfer`` on the agent's
 channel: Asterisk sends the customer (its async goto ends the FastAGI
 session like a hang-up) to the ``dial_context``.  An attended transfer is
-``Atxfer`` (the customer hears music on hold while the agent consults the
-target); the agent hanging up completes it (``AttendedTransfer`` event),
-``CancelAtxfer`` brings the agent back.  Click-to-dial is ``Originate``
+``Atxfer``, which only *queues DTMF* on the agent's channel — the
+``features.conf`` ``atxfer`` code (``*2``) and the target's digits — and
+answers ``Atxfer successfully queued`` whatever happens next (traces k2–k4).
+It works only if the ``Dial`` that bridged the agent gave the called party
+the transfer features (option ``t``, bankcti's own Dial does) and
+``transferannouncesound`` is empty (the stock ``pbx-transfer`` prompt
+swallows the digits).  So the transfer counts as started only once the
+agent's channel reports ``Hold`` (within ``atxfer_confirm_ms``; else it is
+refused).  The customer then hears music on hold while the agent consults;
+the agent hanging up completes it (``AttendedTransfer`` event, possibly
+while the target still rings); ``CancelAtxfer`` (Asterisk 16+) queues the
+``atxferabort`` code (``*1``) and brings the agent back (``Unhold``).  Click-to-dial is ``Originate``
 of the agent's device into ``<number>@<dial_context>`` with a ``ChannelId``
 we choose, so the call id (its ``Linkedid``) is known before it rings.
 ChanSpy is ``Originate`` of the supervisor's device into
@@ -41,6 +50,7 @@ The dialplan this expects on Asterisk (the simulator has it built in)::
      same => n,Hangup()
     exten => agent,1,Dial(${BANKCTI_TRANSFER_DEVICE},30)
      same => n,Hangup()
+    exten => *82,1,Goto(agent,1)                        ; attended transfer to an agent (keypad digits)
     exten => _X.,1,Dial(PJSIP/${EXTEN}@trunk,60)        ; and _+X. the same
      same => n,Hangup()
 """
@@ -58,6 +68,7 @@ from cti.ami.errors import AmiActionError, AmiConnectionError, AmiTimeoutError
 from cti.ami.message import AmiMessage
 from cti.calls import Call, CallState, Leg
 from cti.control_types import (
+    KEYPAD,
     NUMBER,
     SPY_OPTIONS,
     ControlRefused,
@@ -118,6 +129,7 @@ class CallControl:
         self.settings = settings or ControlSettings()
         self._held: dict[str, _Held] = {}  # by call id
         self._transfers: dict[str, str] = {}  # call id → transferer channel
+        self._holds: dict[str, asyncio.Event] = {}  # transferer channel → its Hold was seen (Atxfer started)
 
     # -- lookups -----------------------------------------------------------------------
     def live_call(self, call_id: str) -> Call:
@@ -135,7 +147,21 @@ class CallControl:
         legs = [leg for leg in call.live_legs if leg.channel.lower().startswith(prefix)]
         if not legs:
             raise NotOnCall(f"{device} has no channel on call {call.linkedid}")
-        legs.sort(key=lambda leg: (leg.bridge_id is None, not leg.channel.endswith(";1")))
+
+        # After a hold (Park) the agent's old channel lingers alone in the call's old bridge for a
+        # few seconds (trace j1) while the retrieving channel talks: prefer a leg with a partner in
+        # its bridge, then the newest.
+        def talking(leg: Leg) -> bool:
+            return any(other is not leg and other.bridge_id == leg.bridge_id for other in call.live_legs)
+
+        legs.sort(
+            key=lambda leg: (
+                leg.bridge_id is None,
+                not talking(leg),
+                not leg.channel.endswith(";1"),
+                -leg.created_at,
+            )
+        )
         return legs[0]
 
     def partner_leg(self, call: Call, leg: Leg) -> Leg:
@@ -173,6 +199,11 @@ class CallControl:
     def on_event(self, message: AmiMessage) -> None:
         """Follow parking (``ParkedCall``, ``UnParkedCall``…) and the end of transfers."""
         name = (message.event or "").lower()
+        if name == "hold" and self._holds:
+            started = self._holds.get(message.get("Channel") or "")
+            if started is not None:
+                started.set()
+            return
         if self._transfers and name in ("unhold", "hangup"):
             # The customer is off hold (transfer done or dropped), or the transferer left.
             linkedid = message.get("Linkedid") or ""
@@ -278,14 +309,35 @@ class CallControl:
         """Consult *target* while the customer holds; complete or cancel later."""
         if target.kind is TransferKind.QUEUE:
             raise ControlRefused("a call goes to a queue by blind transfer; attended transfer needs a person")
+        if target.kind is TransferKind.NUMBER and not KEYPAD.fullmatch(target.value):
+            # Atxfer types the number on the agent's channel as DTMF: there is no "+" key.
+            raise ControlRefused(
+                "an attended transfer dials the number as keypad digits: give it without '+' "
+                "(with the trunk's international prefix)"
+            )
         _, agent, _ = self._engaged(call_id, device)
         exten = await self._prepare(agent.channel, target, inherit=True)
+        if target.kind is TransferKind.AGENT:
+            exten = self.settings.atxfer_agent_exten
         self._transfers[call_id] = agent.channel
+        started = self._holds[agent.channel] = asyncio.Event()
         try:
             await self._send("Atxfer", Channel=agent.channel, Exten=exten, Context=self.settings.dial_context)
+            # "queued" is all Atxfer says; the agent's Hold shows that the feature code was taken.
+            async with asyncio.timeout(self.settings.atxfer_confirm_ms / 1000):
+                await started.wait()
+        except TimeoutError:
+            self._transfers.pop(call_id, None)
+            log.warning("control.atxfer_not_started", extra={"call_id": call_id})
+            raise ControlRefused(
+                "the PBX did not start the transfer (does the agent's Dial allow transfers, option t, "
+                "and features.conf define atxfer?)"
+            ) from None
         except BaseException:
             self._transfers.pop(call_id, None)
             raise
+        finally:
+            self._holds.pop(agent.channel, None)
         log.info("control.attended_transfer", extra={"call_id": call_id, "kind": str(target.kind)})
 
     def _transferer(self, call_id: str, device: str) -> str:

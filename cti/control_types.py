@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "KEYPAD",
     "NUMBER",
     "SPY_OPTIONS",
     "ControlRefused",
@@ -22,6 +23,8 @@ __all__ = [
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}
 #: A number Asterisk may dial: digits, an optional leading "+".
 NUMBER = re.compile(r"\+?[0-9]{3,20}")
+#: What can be typed on a phone keypad (an Atxfer's extension travels as DTMF).
+KEYPAD = re.compile(r"[0-9*#]+")
 
 
 class UnknownCall(LookupError):
@@ -66,3 +69,9 @@ class ControlSettings:
     parking_lot: str = "default"
     park_timeout_ms: int = 3_600_000
     ring_timeout_ms: int = 30_000
+    #: How long an Atxfer may take to put the agent on hold (the feature code taken) before it is refused.
+    atxfer_confirm_ms: int = 3_000
+    #: The extension of ``dial_context`` an attended transfer to an agent's device dials.  Atxfer
+    #: sends the extension to Asterisk as keypad (DTMF) digits, so it must be made of 0-9, * and #:
+    #: the blind transfer's word ``agent`` cannot be typed on a keypad.
+    atxfer_agent_exten: str = "*82"

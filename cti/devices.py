@@ -16,7 +16,12 @@ the moment it is called (it never reports ``RINGING``), repeats ``INUSE``
 while answering and reports ``NOT_INUSE`` once per hung-up half; only
 *changes* reach the observers.  Asterisk 22 also has a ``DeviceStateList``
 action, but no trace records its answer, so the resynchronisation uses the
-recorded ``CoreShowChannels`` instead.
+recorded ``CoreShowChannels`` instead.  Devices of a state provider rather
+than a channel technology (``Custom:agent1`` set with
+``DEVICE_STATE(Custom:agent1)=ONHOLD``, ``Queue:<queue>_pause_<member>``) have
+no channels, so a channel list says nothing about them: a resynchronisation
+keeps their states.  ``ExtensionStatus`` events (dialplan hints) are not used:
+they restate, per extension, the ``DeviceStateChange`` of the hint's devices.
 
 Usage::
 
@@ -44,6 +49,7 @@ __all__ = [
     "DeviceState",
     "DeviceStateChange",
     "device_of",
+    "has_channels",
     "parse_device_state",
 ]
 
@@ -103,6 +109,13 @@ def parse_device_state(message: AmiMessage) -> DeviceStateChange | None:
         log.warning("ami.device_state_unknown", extra={"device": device, "state": word})
         state = DeviceState.UNKNOWN
     return DeviceStateChange(device, state)
+
+
+def has_channels(device: str) -> bool:
+    """*device* is a channel technology's (``PJSIP/1001``, ``Local/1001@agents``), not a state
+    provider's (``Custom:agent1``, ``Queue:support_pause_Local/1001@agents/n``)."""
+    slash, colon = device.find("/"), device.find(":")
+    return slash > 0 and (colon < 0 or slash < colon)
 
 
 _CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]{8}(;\d)?$")
@@ -167,11 +180,12 @@ class DeviceMonitor:
         A device with a channel is in use (kept as it was if already in use,
         ``INUSE`` otherwise: a channel list does not tell ringing from
         talking); a device in use without a channel any more is idle; other
-        states (``UNAVAILABLE``…) say nothing about channels and are kept.
+        states (``UNAVAILABLE``…) and the devices without channels
+        (:func:`has_channels`: ``Custom:…``) say nothing about channels and are kept.
         """
         in_use = frozenset(device_of(channel) for m in channels if (channel := m.get("Channel") or ""))
         for device, state in list(self._states.items()):
-            if state.in_use and device not in in_use:
+            if state.in_use and device not in in_use and has_channels(device):
                 self._set(device, DeviceState.NOT_INUSE)
         for device in in_use:
             if not self.state(device).in_use:

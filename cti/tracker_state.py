@@ -1,7 +1,7 @@
 """The tracker's book of calls: indexes, state changes, endings, resync.
 
 :class:`CallBook` knows nothing of individual AMI events (that is
-:mod:`cti.tracker`); it keeps the live calls, a bounded list of recently
+:mod:`cti.tracker_events` and :mod:`cti.tracker`); it keeps the live calls, a bounded list of recently
 ended ones, the ``Uniqueid`` → ``Linkedid`` index, and applies state changes
 with their timestamps and notifications.
 """
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from cti.ami.message import AmiMessage
 from cti.calls import PRE_CONNECTED, Call, CallOutcome, CallState, Dial, Leg
+from cti.tracker_facts import FactCallback
 
 __all__ = ["CallBook", "ChangeCallback", "known", "number"]
 
@@ -58,6 +59,7 @@ class CallBook:
         self._linkedid_of: dict[str, str] = {}  # uniqueid → linkedid, live and recent calls
         self._stash: OrderedDict[str, AmiMessage] = OrderedDict()
         self._callbacks: list[ChangeCallback] = []
+        self._fact_callbacks: list[FactCallback] = []  # see cti.tracker.CallTracker.on_fact
 
     # -- queries -----------------------------------------------------------------
 
@@ -215,7 +217,7 @@ class CallBook:
     # -- resync --------------------------------------------------------------------
 
     def resync(self, channels: Sequence[AmiMessage], now: float | None = None) -> None:
-        """Align with the ``CoreShowChannel`` events listed after a reconnect.
+        """Align with the ``CoreShowChannel`` (or ``Status``) events listed after a reconnect.
 
         Legs missing from the list hung up while we were away: a call left
         without a live leg ends, outcome LOST unless it is known (connected →
@@ -247,7 +249,7 @@ class CallBook:
         call = self._live.get(linkedid)
         created = call is None
         if call is None:
-            age = max(_duration(m.get("Duration")) for m in items)
+            age = max(_age(m) for m in items)
             call = self._new_call(linkedid, at - age)
         for msg in items:
             uniqueid = msg["Uniqueid"]
@@ -256,10 +258,11 @@ class CallBook:
                 self._relink(found[0], found[1], linkedid, at)
             leg = call.legs.get(uniqueid)
             if leg is None:
-                created_at = at - _duration(msg.get("Duration"))
+                created_at = at - _age(msg)
                 leg = self._add_leg(call, uniqueid, msg.get("Channel") or "", created_at)
             self._refresh_leg(call, leg, msg, at)
-            leg.bridge_id = msg.get("BridgeId") or None
+            # CoreShowChannel spells BridgeId, Status BridgeID (trace h).
+            leg.bridge_id = msg.get("BridgeId") or msg.get("BridgeID") or None
         bridged = _shares_bridge(call)
         if created:
             call.state = _guess_state(call, items, bridged)
@@ -288,6 +291,12 @@ def _duration(text: str | None) -> float:
     return total
 
 
+def _age(msg: AmiMessage) -> float:
+    """Seconds the channel has existed: CoreShowChannel ``Duration`` (HH:MM:SS), Status ``Seconds``."""
+    seconds = number(msg.get("Seconds"))
+    return seconds if seconds is not None else _duration(msg.get("Duration"))
+
+
 def _stamp(call: Call, state: CallState, at: float) -> None:
     if state is CallState.IN_IVR and call.ivr_at is None:
         call.ivr_at = at
@@ -307,7 +316,8 @@ def _shares_bridge(call: Call) -> bool:
 def _guess_state(call: Call, items: list[AmiMessage], bridged: bool) -> CallState:
     by_application = {(m.get("Application") or "").lower(): m for m in items}
     if "queue" in by_application:
-        call.queue = (by_application["queue"].get("ApplicationData") or "").split(",")[0] or None
+        queue = by_application["queue"]
+        call.queue = (queue.get("ApplicationData") or queue.get("Data") or "").split(",")[0] or None
         return CallState.QUEUED
     if bridged:
         return CallState.CONNECTED

@@ -20,6 +20,9 @@ again, re-applies the server-side event filters and then calls the
 Actions in flight when the link drops fail with :class:`AmiConnectionError`;
 they are never replayed.
 
+Sending an action and awaiting its answer is :mod:`cti.ami.sender`; this
+module owns the connection: login, filters, liveness and reconnects.
+
 Reconnect timing (see :mod:`cti.ami.backoff`): the first attempt after a
 loss comes ``reconnect_min`` seconds later; while the PBX cannot be reached
 the delay doubles up to ``reconnect_max`` (below a second by default, so the
@@ -36,10 +39,8 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Sequence
-from typing import cast
 
 from cti.ami.backoff import ReconnectPolicy, worth_a_warning
-from cti.ami.commands import AmiCommands, FieldValue, field_pairs
 from cti.ami.correlator import ActionCorrelator
 from cti.ami.dispatch import ConnectionCallback, EventCallback, EventDispatcher
 from cti.ami.errors import (
@@ -51,6 +52,7 @@ from cti.ami.errors import (
 )
 from cti.ami.message import AmiFramingError, AmiMessage
 from cti.ami.protocol import AmiLink, open_link
+from cti.ami.sender import AmiSender
 
 __all__ = [
     "AmiActionError",
@@ -70,7 +72,7 @@ FLAP_MAX = 30.0
 STABLE_AFTER = 10.0
 
 
-class AmiClient(AmiCommands):
+class AmiClient(AmiSender):
     """A supervised AMI connection with ordered event delivery.
 
     ``events=False`` logs in with ``Events: off`` (actions only).  The events
@@ -331,7 +333,12 @@ class AmiClient(AmiCommands):
         name = message.event
         if name is None:
             log.debug("ami.unsolicited_response", extra={"action_id": message.action_id})
-        elif name.lower() not in self._excluded:
+            return
+        if name.lower() == "shutdown":
+            # Asterisk closes the socket right after this event (trace o1): say why the link drops.
+            shutdown = {"shutdown": message.get("Shutdown"), "restart": message.get("Restart")}
+            log.warning("ami.pbx_shutdown", extra={"host": self.host, "port": self.port, **shutdown})
+        if name.lower() not in self._excluded:
             self._dispatcher.post_event(message)
 
     def link_lost(self, link: AmiLink, exc: Exception | None) -> None:
@@ -355,66 +362,3 @@ class AmiClient(AmiCommands):
         self._reconnect_task = asyncio.get_running_loop().create_task(
             self._reconnect(delay), name="ami-reconnect"
         )
-
-    # -- actions -------------------------------------------------------------------
-
-    async def _send(
-        self,
-        link: AmiLink,
-        action: str,
-        pairs: Sequence[tuple[str, str]],
-        *,
-        as_list: bool,
-        limit: float | None,
-    ) -> AmiMessage | list[AmiMessage]:
-        action_id = f"{action.lower()}-{next(self._ids)}"
-        future = self._correlator.expect(action_id, action, as_list=as_list)
-        link.send_message([("Action", action), ("ActionID", action_id), *pairs])
-        log.debug("ami.action", extra={"action": action, "action_id": action_id})
-        limit = self._action_timeout if limit is None else limit
-        try:
-            async with asyncio.timeout(limit):
-                return await future
-        except TimeoutError:
-            raise AmiTimeoutError(f"AMI action {action} got no response within {limit} s") from None
-        finally:
-            self._correlator.discard(action_id)
-
-    async def _request(
-        self, link: AmiLink, action: str, pairs: Sequence[tuple[str, str]], *, limit: float | None = None
-    ) -> AmiMessage:
-        return cast(AmiMessage, await self._send(link, action, pairs, as_list=False, limit=limit))
-
-    def _live_link(self) -> AmiLink:
-        if not self._connected or self._link is None:
-            raise AmiConnectionError(f"AMI at {self.host}:{self.port} is not connected")
-        return self._link
-
-    async def action(self, action: str, **fields: FieldValue) -> AmiMessage:
-        """Send one action and return its response.
-
-        A sequence value repeats the key (``Variable=["A=1", "B=2"]``).  Raises
-        :class:`AmiActionError` on ``Response: Error``, :class:`AmiTimeoutError`
-        after ``action_timeout``, :class:`AmiConnectionError` when not connected.
-        """
-        return await self._request(self._live_link(), action, field_pairs(fields))
-
-    async def action_list(self, action: str, **fields: FieldValue) -> list[AmiMessage]:
-        """Send a list action and return its items (without the ``…Complete`` event)."""
-        link = self._live_link()
-        result = await self._send(link, action, field_pairs(fields), as_list=True, limit=None)
-        return cast(list[AmiMessage], result)
-
-    async def _originate(self, pairs: Sequence[tuple[str, str]]) -> AmiMessage:
-        return await self._request(self._live_link(), "Originate", pairs)
-
-    async def ping(self) -> float:
-        """Round-trip time of one ``Ping``, in seconds."""
-        return await self._ping(self._live_link(), None)
-
-    async def _ping(self, link: AmiLink, limit: float | None) -> float:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        await self._request(link, "Ping", [], limit=limit)
-        self.last_ping_rtt = loop.time() - started
-        return self.last_ping_rtt

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import parse_qsl
 
 from cti.fastagi.errors import AgiCommandError, AgiHangup, AgiProtocolError
@@ -24,6 +25,8 @@ __all__ = ["AgiChannel"]
 log = logging.getLogger(__name__)
 
 _NO_CALLER = frozenset({"", "unknown", "anonymous"})
+#: Least time between a STREAM FILE and the NOOP that stops it (see AgiChannel._exchange_until).
+_STOP_GUARD = 0.02
 _DTMF = frozenset("0123456789*#ABCD")
 
 
@@ -133,6 +136,64 @@ class AgiChannel:
             raise AgiHangup(reply.raw)
         raise AgiCommandError(reply)
 
+    async def _command_until(self, line: str, until: asyncio.Future[Any]) -> AgiReply | None:
+        """Like :meth:`command` for ``STREAM FILE``, stopped by ``NOOP`` once ``until`` is done (``None``)."""
+        check_line(line)
+        async with self._lock:
+            try:
+                reply = await self._exchange_until(line, until)
+            except AgiHangup:
+                self._hung_up = True
+                raise
+            finally:
+                if self._conn.hangup_seen:
+                    self._hung_up = True
+        if reply is None or 200 <= reply.code < 300:
+            return reply
+        if reply.code == 511:
+            self._hung_up = True
+            raise AgiHangup(reply.raw)
+        raise AgiCommandError(reply)
+
+    async def _exchange_until(self, line: str, until: asyncio.Future[Any]) -> AgiReply | None:
+        if until.done():
+            return None  # nothing to play any more
+        while self._unread_replies:
+            await self._conn.read_reply()
+            self._unread_replies -= 1
+        self._unread_replies += 1
+        await self._conn.send_line(line)
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        reading = asyncio.ensure_future(self._conn.read_reply())
+        try:
+            await asyncio.wait({reading, until}, return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                # res_agi reads commands through a stdio buffer: a NOOP landing in the same read as
+                # the STREAM FILE would sit there unseen while the prompt plays. Let it take the
+                # command line alone first (it does within microseconds of its arrival).
+                await asyncio.wait({reading}, timeout=_STOP_GUARD - (loop.time() - sent))
+        except asyncio.CancelledError:
+            reading.cancel()  # the reply stays owed (_unread_replies), read before the next command
+            raise
+        if reading.done():
+            self._unread_replies -= 1
+            return reading.result()
+        try:
+            await self._conn.send_line("NOOP")
+            first = await reading
+            own = first.code == 511 or "endpos" in first.extras
+            if own:
+                # The prompt had ended by itself (or the channel was gone): NOOP's reply follows.
+                await self._conn.read_reply()
+        except asyncio.CancelledError:
+            # One or two replies owed, and which is unknown: this session cannot stay in sync.
+            self._conn.close()
+            self._hung_up = True
+            raise
+        self._unread_replies -= 1
+        return first if own else None
+
     async def _exchange(self, line: str) -> AgiReply:
         # Replies owed to cancelled commands come first on the wire.
         while self._unread_replies:
@@ -152,8 +213,20 @@ class AgiChannel:
         reply = await self.command("ANSWER")
         self._raise_if_hangup(reply, "ANSWER")
 
-    async def stream_file(self, filename: str, escape_digits: str = "") -> str:
+    async def stream_file(
+        self, filename: str, escape_digits: str = "", *, until: asyncio.Future[Any] | None = None
+    ) -> str:
         """``STREAM FILE``: play *filename*; return the escape digit pressed or ``""``.
+
+        With ``until``, the playback is stopped as soon as that future is done
+        (``""`` is returned): res_agi watches the FastAGI socket while it
+        plays (``ast_waitstream_full`` with the socket as control fd), and a
+        command arriving meanwhile ends ``STREAM FILE`` at once *without a
+        reply* to it; that command (``NOOP``) then runs and answers.  The
+        prompt may have ended by itself just before: its own reply (always
+        with ``endpos=``) then comes first and is read too.  ``SAY NUMBER``
+        and the other say commands cannot be stopped so over FastAGI (res_agi
+        gives them no control fd without EAGI audio).
 
         ``result=-1`` means either "the caller hung up" or "no such sound
         file" (Asterisk answers ``200 result=-1 endpos=0`` on a live channel
@@ -163,7 +236,14 @@ class AgiChannel:
         missing, which is logged and returns ``""`` so the call goes on.
         """
         _check_dtmf(escape_digits)
-        reply = await self.command(format_command("STREAM FILE", filename, escape_digits))
+        line = format_command("STREAM FILE", filename, escape_digits)
+        if until is None:
+            reply = await self.command(line)
+        else:
+            stopped = await self._command_until(line, until)
+            if stopped is None:
+                return ""
+            reply = stopped
         code = self._int_result(reply)
         if code != -1:
             return self._digit(code)

@@ -9,7 +9,7 @@ traces in ``tests/fixtures/asterisk``.  Used by the demo, the tests and
 ``bankcti bench``.  Call control (``Park``/``ParkedCall``, ``BlindTransfer``,
 ``Atxfer``/``CancelAtxfer``, ``ChanSpy``) and its ``bankcti-dial`` context
 live in :mod:`~cti.simulator.ami.control_actions`,
-:mod:`~cti.simulator.apps.control` and :mod:`~cti.simulator.dialplan_control`.
+:mod:`~cti.simulator.apps.control` and :mod:`~cti.simulator.dialplan.control`.
 
 * :class:`PbxSimulator` — start/close, :meth:`~PbxSimulator.place_call`,
   :meth:`~PbxSimulator.add_phone`, AMI test controls.
@@ -17,12 +17,14 @@ live in :mod:`~cti.simulator.ami.control_actions`,
   configuration and scripted behaviour.
 * :class:`SimulatedCall`, :class:`CallResult` — one inbound call and its outcome.
 * :class:`DirectCall` — a call placed straight to a device (:meth:`PbxSimulator.call_device`).
+* :class:`Hint` — a dialplan hint (:meth:`PbxSimulator.add_hint`): ``ExtensionStatus`` events.
 * :class:`CallGenerator` — steady-rate load.
 """
 
 from cti.simulator.channels import Channel, ChannelState
 from cti.simulator.config import AgentPhone, CallerScript, CallResult, SimulatorConfig
 from cti.simulator.direct import DirectCall
+from cti.simulator.hints import Hint
 from cti.simulator.scripts import CallGenerator, SimulatedCall
 from cti.simulator.simulator import PbxSimulator
 
@@ -34,6 +36,7 @@ __all__ = [
     "Channel",
     "ChannelState",
     "DirectCall",
+    "Hint",
     "PbxSimulator",
     "SimulatedCall",
     "SimulatorConfig",

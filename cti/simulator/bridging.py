@@ -38,9 +38,11 @@ __all__ = [
     "destroy_bridge",
     "enter",
     "has_dialer",
+    "has_goto",
     "leave",
     "mark_guest",
     "set_holding",
+    "settle",
     "take_goto",
     "wake",
 ]
@@ -227,11 +229,11 @@ async def _follow(pbx: Pbx, caller: Channel) -> None:
         if first is None and (partners or current in _holding):
             await _wait_change(caller, partners)
             continue
-        _dissolve(pbx, current, caller, partners, first)
+        await _dissolve(pbx, current, caller, partners, first)
         return
 
 
-def _dissolve(
+async def _dissolve(
     pbx: Pbx, bridge: Bridge, caller: Channel, partners: list[Channel], first: Channel | None
 ) -> None:
     for channel in (*partners, caller):
@@ -242,6 +244,12 @@ def _dissolve(
     else:
         ahead = [first] if first is not None else []
         order = [*ahead, *[p for p in partners if p is not first], caller]
+    if first is not None and first is not caller and first not in _guests and len(partners) == 1:
+        # The called party hung up: its own bridge thread takes it out and hangs it up (and its
+        # Local half ends its dialplan) before the caller's thread notices (trace i1).
+        leave(pbx, bridge, first)
+        pbx.destroy(first)
+        await settle(first.peer)
     for channel in order:
         leave(pbx, bridge, channel)
     if not bridge.members:  # a parking lot's bridge may still hold other callers
@@ -252,6 +260,14 @@ def _dissolve(
                 pbx.soft_hangup(partner, 16)
         else:
             pbx.destroy(partner)
+
+
+async def settle(channel: Channel | None, turns: int = 20) -> None:
+    """Give *channel*'s own dialplan a few loop turns to end after its Local half hung up."""
+    for _ in range(turns):
+        if channel is None or channel.gone:
+            return
+        await asyncio.sleep(0)
 
 
 # -- async goto ---------------------------------------------------------------------------------
@@ -271,6 +287,11 @@ def async_goto(channel: Channel, context: str, exten: str, priority: int = 1) ->
         for listener in list(channel.hangup_listeners):
             listener(channel)
     wake(channel)
+
+
+def has_goto(channel: Channel) -> bool:
+    """An async goto of *channel* is pending (its application is being ended, not the channel)."""
+    return channel in _gotos
 
 
 def take_goto(channel: Channel) -> tuple[str, str, int] | None:

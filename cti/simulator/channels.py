@@ -277,7 +277,11 @@ class Bridge:
 class ChannelRegistry:
     """Allocates names and unique ids and indexes live channels by name."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, epoch_floor: int = 0) -> None:
+        # Unique ids are "<epoch>.<counter>" and the counter starts again at 0 in a new process:
+        # a restarted simulator dates its ids no earlier than ``epoch_floor`` so that a restart
+        # faster than a second (a real one takes longer) cannot hand out an id of the old process.
+        self._epoch_floor = epoch_floor
         self._by_name: dict[str, Channel] = {}
         self._by_uniqueid: dict[str, Channel] = {}
         self._by_device: dict[str, list[Channel]] = {}
@@ -286,7 +290,7 @@ class ChannelRegistry:
         self.processed_calls = 0
 
     def next_uniqueid(self) -> str:
-        uid = f"{int(time.time())}.{self._uid_counter}"
+        uid = f"{max(int(time.time()), self._epoch_floor)}.{self._uid_counter}"
         self._uid_counter += 1
         return uid
 

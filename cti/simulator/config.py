@@ -45,6 +45,12 @@ class SimulatorConfig:
     version: str = "22.10.1"
     login_failure_delay: float = 1.0
     auth_timeout: float = 30.0
+    #: features.conf as bankcti's sample writes it (``config/asterisk/features.conf``):
+    #: ``[featuremap] atxfer => *2``, the default ``atxferabort`` ``*1`` and an empty
+    #: ``transferannouncesound`` (the stock ``pbx-transfer`` makes the transfer stall, trace k3).
+    atxfer_code: str = "*2"
+    atxfer_abort_code: str = "*1"
+    transfer_announce_sound: str = ""
 
     def __post_init__(self) -> None:
         if self.speed <= 0:

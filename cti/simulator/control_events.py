@@ -15,6 +15,7 @@ from cti.simulator.core import Pbx
 __all__ = [
     "attended_transfer",
     "blind_transfer",
+    "blind_transfer_invalid",
     "chanspy",
     "hold",
     "parked_call",
@@ -23,10 +24,10 @@ __all__ = [
 _PRIVILEGE = ("Privilege", "call,all")
 
 
-def hold(pbx: Pbx, channel: Channel, held: bool, moh_class: str = "default") -> AmiMessage:
-    """``Hold`` (with ``MusicClass``) or ``Unhold`` of *channel*."""
+def hold(pbx: Pbx, channel: Channel, held: bool, moh_class: str | None = "default") -> AmiMessage:
+    """``Hold`` or ``Unhold``; ``MusicClass`` only with a class (an attended transfer's has none)."""
     fields = [("Event", "Hold" if held else "Unhold"), _PRIVILEGE, *pbx.events.snapshot(channel)]
-    if held:
+    if held and moh_class is not None:
         fields.append(("MusicClass", moh_class))
     return AmiMessage(fields)
 
@@ -75,6 +76,21 @@ def blind_transfer(
     )
 
 
+def blind_transfer_invalid(pbx: Pbx, transferer: Channel, context: str, exten: str) -> AmiMessage:
+    """A refused blind transfer (the channel is in no two-party bridge): no transferee, no bridge (k1)."""
+    return AmiMessage(
+        [
+            ("Event", "BlindTransfer"),
+            _PRIVILEGE,
+            ("Result", "Invalid"),
+            *pbx.events.snapshot(transferer, "Transferer"),
+            ("IsExternal", "Yes"),
+            ("Context", context),
+            ("Extension", exten),
+        ]
+    )
+
+
 def attended_transfer(
     pbx: Pbx,
     *,
@@ -83,9 +99,13 @@ def attended_transfer(
     second: Channel,
     second_bridge: Bridge | None,
     transferee: Channel,
-    target: Channel,
 ) -> AmiMessage:
-    """A successful attended transfer: *transferee* (in *orig_bridge*) now talks to *target*."""
+    """A successful attended transfer: the consultation merged into *orig_bridge* (trace k4).
+
+    Asterisk 22 sends no ``TransferTarget*`` fields here, ``IsExternal: No``
+    (the transfer came from a DTMF feature, not from ARI/AMI itself) and the
+    second bridge's snapshot as it was left (``SecondBridgeNumChannels: 0``).
+    """
     fields = [
         ("Event", "AttendedTransfer"),
         _PRIVILEGE,
@@ -98,8 +118,7 @@ def attended_transfer(
         fields += bridge_fields(second_bridge, "Second")
     fields += [
         *pbx.events.snapshot(transferee, "Transferee"),
-        *pbx.events.snapshot(target, "TransferTarget"),
-        ("IsExternal", "Yes"),
+        ("IsExternal", "No"),
         ("DestType", "Bridge"),
         ("DestBridgeUniqueid", orig_bridge.uniqueid),
     ]

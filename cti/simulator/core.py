@@ -19,103 +19,52 @@ the real traces.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
 
-from cti.ami.message import AmiMessage
 from cti.simulator.channels import Bridge, Channel, ChannelRegistry, ChannelState
-from cti.simulator.config import AgentPhone, SimulatorConfig
-from cti.simulator.events import EventFactory
 from cti.simulator.hooks import CallObserver, DialplanRunner
 from cti.simulator.queue import QueueRegistry, channels_device_state, device_state_name
+from cti.simulator.runtime import LAB_GLOBALS, PbxRuntime
 
 __all__ = ["CallObserver", "DialplanRunner", "Pbx"]
-
-log = logging.getLogger(__name__)
 
 #: Real seconds between a Local channel's change and its ``DeviceStateChange``: Asterisk computes
 #: device states on a task processor of their own, so the events of the change come first.
 DEVICE_STATE_LAG = 0.001
-
-LAB_GLOBALS = {
-    "AGENT_1001_DELAY": "2",
-    "AGENT_1001_TALK": "5",
-    "AGENT_1002_DELAY": "2",
-    "AGENT_1002_TALK": "5",
-    "AGENT_1003_DELAY": "2",
-    "AGENT_1003_TALK": "5",
-}
+#: The ``Cause`` of every ``SoftHangupRequest`` Asterisk 22 published in the traces (83 of 83).
+SOFT_HANGUP_REASON = 16
 
 
-class Pbx:
-    """Channel core shared by the dialplan, the applications and the AMI server."""
+class Pbx(PbxRuntime):
+    """Channel core shared by the dialplan, the applications and the AMI server.
 
-    def __init__(self, config: SimulatorConfig) -> None:
-        self.config = config
-        self.events = EventFactory(config.channelvars)
-        self.registry = ChannelRegistry()
-        self.globals: dict[str, str] = dict(LAB_GLOBALS)
-        self.phones: dict[str, AgentPhone] = {}
-        self.database: dict[tuple[str, str], str] = {}
+    The process state it works on (tables, time, tasks, event fan-out,
+    lookups) is :class:`~cti.simulator.runtime.PbxRuntime`.
+    """
+
+    # -- restart ------------------------------------------------------------------------
+    async def restart(self) -> None:
+        """``core restart now``: the process ends and starts afresh from its configuration.
+
+        Every call dies with the old process (dialplan and FastAGI sessions
+        stop, their sockets close) without events — nobody is connected to see
+        them; AMI-set globals and dynamic queue members are gone, uptime and
+        the call counters start from zero.  Phones and hints (configuration)
+        and AstDB (a file on disk) survive.
+        """
+        for _ in range(10):  # a cancelled task may have spawned another while ending
+            if not self._tasks:
+                break
+            await self.cancel_tasks()
+        for channel in list(self.registry):
+            channel.mark_gone()
+        self.registry = ChannelRegistry(epoch_floor=int(time.time()) + 1)
+        self.globals = dict(LAB_GLOBALS)
         self.queues = QueueRegistry()
-        self.listeners: list[Callable[[AmiMessage], None]] = []
-        self.calls: dict[str, CallObserver] = {}
+        self.calls.clear()
+        self._device_states.clear()
+        self.hints.refresh(self)
         self.started_at = time.time()
-        self.dialplan: DialplanRunner | None = None
-        self._device_states: dict[str, str] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    # -- time and tasks -------------------------------------------------------------
-    def scaled(self, seconds: float) -> float:
-        """Real seconds for *seconds* of simulated time."""
-        return max(seconds, 0.0) / self.config.speed
-
-    def sim_elapsed(self, since: float) -> float:
-        """Simulated seconds elapsed since the monotonic instant *since*."""
-        return (time.monotonic() - since) * self.config.speed
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(self.scaled(seconds))
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        """Run *coro* as a tracked task; failures are logged, never lost."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            log.error("sim.task_failed", extra={"task": task.get_name()}, exc_info=exc)
-
-    async def cancel_tasks(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    # -- events -------------------------------------------------------------------------
-    def emit(self, message: AmiMessage, linkedid: str | None = None) -> None:
-        """Send *message* to every AMI session and to the call it belongs to."""
-        if linkedid is not None:
-            observer = self.calls.get(linkedid)
-            if observer is not None:
-                observer.on_event(message)
-        for listener in self.listeners:
-            listener(message)
-
-    def emit_for(self, channel: Channel, message: AmiMessage) -> None:
-        self.emit(message, channel.linkedid)
-
-    def call_of(self, channel: Channel) -> CallObserver | None:
-        return self.calls.get(channel.linkedid)
 
     # -- channel creation ---------------------------------------------------------------
     def new_channel(
@@ -195,6 +144,7 @@ class Pbx:
         device = channel.device
         if not device:
             return
+        self.hints.device_changed(self, device)
         if channel.tech == "Local":
             if not created:
                 asyncio.get_running_loop().call_later(DEVICE_STATE_LAG, self._report_local_device, device)
@@ -262,13 +212,21 @@ class Pbx:
 
     # -- hangup ---------------------------------------------------------------------------
     def soft_hangup(self, channel: Channel, cause: int | None = None) -> None:
-        """``ast_softhangup``: AMI Hangup, the Hangup app, AGI HANGUP."""
+        """``ast_softhangup``: AMI Hangup, the Hangup app, AGI HANGUP.
+
+        A channel that runs no dialplan (the called side of a ``Dial``, bridged
+        by the caller's thread) publishes no ``SoftHangupRequest``: it only
+        leaves its bridge and is hung up (trace i1, AMI Hangup of the agent).
+        """
         if channel.gone:
             return
         if cause:
             channel.hangup_cause = cause
         channel.soft_hangup = True
-        self.emit_for(channel, self.events.soft_hangup_request(channel, cause or 0))
+        if channel.pbx_task is not None or channel.bridge is None:
+            # Its Cause is the soft-hangup reason, 16 for all of these — never the Q.850 cause
+            # the channel will hang up with (trace m2: Hangup Cause=17 → SoftHangupRequest Cause: 16).
+            self.emit_for(channel, self.events.soft_hangup_request(channel, SOFT_HANGUP_REASON))
         self._hangup_requested(channel)
 
     def queue_hangup(self, channel: Channel, cause: int) -> None:
@@ -380,27 +338,3 @@ class Pbx:
             return
         bridge.destroyed = True
         self.emit(self.events.bridge_destroy(bridge), bridge.linkedid)
-
-    # -- lookups ---------------------------------------------------------------------------------
-    def phone_for(self, device: str) -> AgentPhone | None:
-        """The :class:`AgentPhone` registered for *device* (case-insensitive)."""
-        phone = self.phones.get(device)
-        if phone is not None:
-            return phone
-        lowered = device.lower()
-        for key, candidate in self.phones.items():
-            if key.lower() == lowered:
-                return candidate
-        return None
-
-    def run_dialplan(self, channel: Channel, context: str, exten: str, priority: int = 1) -> None:
-        """Start *channel*'s dialplan at ``context,exten,priority`` (a task)."""
-        if self.dialplan is None:
-            raise RuntimeError("no dialplan attached to the PBX core")
-        self.dialplan.start(channel, context, exten, priority)
-
-    def has_extension(self, context: str, exten: str) -> bool:
-        return self.dialplan is not None and self.dialplan.has_extension(context, exten)
-
-    def uptime(self) -> int:
-        return int(time.time() - self.started_at)

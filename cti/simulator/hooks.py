@@ -26,7 +26,7 @@ class CallObserver(Protocol):
 
 
 class DialplanRunner(Protocol):
-    """What the core needs from the dialplan (set by :mod:`cti.simulator.dialplan`)."""
+    """What the core needs from the dialplan (set by :mod:`cti.simulator.dialplan.engine`)."""
 
     def has_extension(self, context: str, exten: str) -> bool: ...
 

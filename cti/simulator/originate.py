@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from cti.simulator.apps.basic import find_app
-from cti.simulator.apps.dial import OutboundLeg, create_leg
+from cti.simulator.apps.legs import OutboundLeg, create_leg
 from cti.simulator.channels import Channel, ChannelState
 from cti.simulator.core import Pbx
 

@@ -18,14 +18,17 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from cti.simulator.ami.server import AmiServer
 from cti.simulator.channels import Channel
 from cti.simulator.config import AgentPhone, CallerScript, SimulatorConfig
 from cti.simulator.core import Pbx
-from cti.simulator.dialplan import Dialplan
+from cti.simulator.dialplan.engine import Dialplan
 from cti.simulator.direct import DirectCall, place_direct_call
+from cti.simulator.hints import Hint
 from cti.simulator.scripts import SimulatedCall, place_inbound_call
 
 __all__ = ["PbxSimulator"]
@@ -75,6 +78,16 @@ class PbxSimulator:
     def remove_phone(self, device: str) -> None:
         self.pbx.phones.pop(device, None)
 
+    def add_hint(self, hint: Hint) -> None:
+        """Declare (or replace) a dialplan hint, ``exten => <exten>,hint,<devices>``.
+
+        Each change of its state publishes ``ExtensionStatus``; AMI
+        ``ExtensionState``/``ExtensionStateList`` and ``EXTENSION_STATE()``
+        read it.  The h–o lab's hints are
+        :data:`cti.simulator.dialplan.lab.LAB_HINTS`.
+        """
+        self.pbx.hints.add(self.pbx, hint)
+
     async def place_call(self, script: CallerScript, *, context: str = "bankcti-inbound") -> SimulatedCall:
         """A customer calls: a ``PJSIP/trunk-<seq>`` channel runs *context*.
 
@@ -104,6 +117,29 @@ class PbxSimulator:
     def set_global(self, name: str, value: str) -> None:
         """Set a dialplan global (like AMI ``Setvar`` without a channel)."""
         self.pbx.set_var(None, name, value)
+
+    async def restart(self, *, down_for: float = 0.3, boot_for: float = 0.03) -> None:
+        """``core restart now`` as an AMI client sees it (traces o1, o2).
+
+        Every session gets ``Event: Shutdown`` (``Restart: True``) and is
+        closed without ``Goodbye``; every call dies with the process; for
+        *down_for* real seconds connects are refused; then the same port
+        listens again and logins succeed, but ``FullyBooted`` (``Uptime: 0``)
+        comes only *boot_for* seconds later, to the sessions logged in by then
+        — after that a login gets it at once, as on a fresh start.
+        """
+        if down_for < 0 or boot_for < 0:
+            raise ValueError("down_for and boot_for must not be negative")
+        await self.ami.shutdown(restart=True)
+        await self.pbx.restart()
+        log.info("sim.restarting", extra={"down_for": down_for})
+        await asyncio.sleep(down_for)
+        self.pbx.started_at = time.time()  # the new process starts now: Uptime 0
+        self.ami.fully_booted = False
+        await self.ami.start()
+        await asyncio.sleep(boot_for)
+        self.ami.boot_complete()
+        log.info("sim.restarted", extra={"ami_port": self.ami_port})
 
     async def drop_ami_clients(self) -> None:
         """Close every AMI connection (reconnect tests)."""

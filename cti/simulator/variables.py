@@ -3,7 +3,9 @@
 Mirrors ``pbx_retrieve_variable`` / ``ast_func_read`` for what the service
 uses: built-ins (``UNIQUEID``, ``CHANNEL``, ``EXTEN``...), channel then
 global variables, and the functions ``CHANNEL()``, ``CALLERID()``,
-``CONNECTEDLINE()``, ``GLOBAL()`` and ``DB()``.
+``CONNECTEDLINE()``, ``GLOBAL()``, ``DB()``, ``DEVICE_STATE()`` and
+``EXTENSION_STATE()`` (:mod:`cti.simulator.hints`); ``ast_func_write`` for
+``DEVICE_STATE(Custom:...)``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,14 @@ import time
 from cti.simulator.channels import Channel
 from cti.simulator.core import Pbx
 from cti.simulator.events import callerid_all
+from cti.simulator.hints import (
+    device_state_name_of,
+    extension_state_word,
+    is_custom_device,
+    set_custom_device_state,
+)
 
-__all__ = ["resolve_variable", "substitute"]
+__all__ = ["read_function", "resolve_variable", "substitute", "write_function"]
 
 
 def _channel_function(channel: Channel, item: str) -> str | None:
@@ -47,8 +55,20 @@ def _callerid_function(channel: Channel, item: str) -> str | None:
     return None
 
 
-def _function(pbx: Pbx, channel: Channel, name: str, argument: str) -> str | None:
+def _function(pbx: Pbx, channel: Channel | None, name: str, argument: str) -> str | None:
     name = name.upper()
+    if name == "DEVICE_STATE":
+        return device_state_name_of(pbx, argument)
+    if name == "EXTENSION_STATE":
+        exten, _, context = argument.partition("@")
+        return extension_state_word(pbx.hints.state(pbx, context or "default", exten))
+    if name == "GLOBAL":
+        return pbx.globals.get(argument, "")
+    if name == "DB":
+        family, _, key = argument.partition("/")
+        return pbx.database.get((family, key), "")
+    if channel is None:
+        return None
     if name == "CHANNEL":
         return _channel_function(channel, argument)
     if name == "CALLERID":
@@ -59,19 +79,36 @@ def _function(pbx: Pbx, channel: Channel, name: str, argument: str) -> str | Non
         if argument.lower() == "name":
             return channel.connected_name or ""
         return None
-    if name == "GLOBAL":
-        return pbx.globals.get(argument, "")
-    if name == "DB":
-        family, _, key = argument.partition("/")
-        return pbx.database.get((family, key), "")
     return None
+
+
+def read_function(pbx: Pbx, channel: Channel | None, expression: str) -> str | None:
+    """``ast_func_read`` of ``FUNC(arg)``; without a channel (AMI ``Getvar`` with no
+    ``Channel``, Asterisk's dummy channel) only the functions that need none answer."""
+    func, _, argument = expression.removesuffix(")").partition("(")
+    return _function(pbx, channel, func.strip(), argument)
+
+
+def write_function(pbx: Pbx, expression: str, value: str) -> bool | None:
+    """``ast_func_write`` of the writable functions the simulator implements.
+
+    ``True`` when written, ``False`` when the function refused (``DEVICE_STATE``
+    of anything but a ``Custom:`` device), ``None`` when *expression* is no
+    such function (the caller handles it as before).
+    """
+    func, _, argument = expression.removesuffix(")").partition("(")
+    if func.strip().upper() != "DEVICE_STATE":
+        return None
+    if not is_custom_device(argument):
+        return False
+    set_custom_device_state(pbx, argument, value)
+    return True
 
 
 def resolve_variable(pbx: Pbx, channel: Channel, name: str) -> str | None:
     """Value of a variable or ``FUNC(arg)``; ``None`` when unset/unknown."""
     if name.endswith(")") and "(" in name:
-        func, _, argument = name[:-1].partition("(")
-        return _function(pbx, channel, func, argument)
+        return read_function(pbx, channel, name)
     builtins = {
         "CHANNEL": channel.name,
         "UNIQUEID": channel.uniqueid,
@@ -82,8 +119,9 @@ def resolve_variable(pbx: Pbx, channel: Channel, name: str) -> str | None:
     }
     if name in builtins:
         return builtins[name]
-    if name == "HANGUPCAUSE" and channel.hangup_cause is not None:
-        return str(channel.hangup_cause)
+    if name == "HANGUPCAUSE":
+        # pbx_retrieve_variable's builtin: the channel's cause, 0 while it has none (trace i2).
+        return str(channel.hangup_cause or 0)
     value = channel.variables.get(name)
     if value is not None:
         return value

@@ -8,8 +8,17 @@ from ami_fake_server import FakeAmi
 from ami_trace_files import TRACES
 from test_ami_reconnect import ConnectionLog, make_client
 
+from cti.ami.client import AmiClient
 from cti.ami.message import AmiMessage, parse_all
-from cti.devices import DeviceMonitor, DeviceState, DeviceStateChange, device_of, parse_device_state
+from cti.devices import (
+    DeviceMonitor,
+    DeviceState,
+    DeviceStateChange,
+    device_of,
+    has_channels,
+    parse_device_state,
+)
+from cti.simulator import PbxSimulator, SimulatorConfig
 
 TRACE_N = TRACES / "ami-n-devicestate-extensionstatus.server-to-client.raw"
 AGENT = "Local/1001@agents"
@@ -123,3 +132,62 @@ async def test_live_device_states_over_the_ami_client_and_a_resync_after_reconne
             assert devices.state("Custom:agent1") is DeviceState.NOT_INUSE
         finally:
             await ami.close()
+
+
+async def test_a_resync_keeps_the_states_of_devices_without_channels() -> None:
+    """``Custom:agent1`` has no channels: a reconnection's channel list must not make it idle.
+
+    Against the simulated Asterisk: ``DEVICE_STATE(Custom:agent1)=ONHOLD``, the
+    AMI link drops and comes back (resync with no channels), the device is
+    still on hold and its later ``NOT_INUSE`` still reaches the observers.
+    """
+    config = SimulatorConfig(ami_username="cti", ami_secret="cti-secret", speed=20)
+    async with PbxSimulator(config) as sim:
+        ami = AmiClient(
+            host="127.0.0.1",
+            port=sim.ami_port,
+            username="cti",
+            secret="cti-secret",
+            ping_interval=60.0,
+            action_timeout=2.0,
+            reconnect_min=0.01,
+            reconnect_max=0.05,
+        )
+        devices = DeviceMonitor()
+        observer = Observer()
+        devices.subscribe(observer)
+        ami.on_event(devices.feed, "DeviceStateChange")
+
+        async def resync(connected: bool) -> None:
+            if connected:
+                await devices.resync(await ami.core_show_channels())
+
+        ami.on_connection(resync)
+        connections = ConnectionLog()
+        ami.on_connection(connections)
+        await ami.connect()
+        try:
+            await observer.wait(1)
+            await ami.action("Setvar", Variable="DEVICE_STATE(Custom:agent1)", Value="ONHOLD")
+            await observer.wait(2)
+            await sim.drop_ami_clients()
+            await connections.wait_for(True, False, True)
+            await observer.wait(3)
+            assert devices.state("Custom:agent1") is DeviceState.ONHOLD
+            assert devices.in_use == {"Custom:agent1"}
+            await ami.action("Setvar", Variable="DEVICE_STATE(Custom:agent1)", Value="NOT_INUSE")
+            seen = await observer.wait(4)
+            assert seen == [
+                frozenset(),
+                DeviceStateChange("Custom:agent1", DeviceState.ONHOLD),
+                frozenset(),  # the channel list after reconnecting: no channel, no Custom device
+                DeviceStateChange("Custom:agent1", DeviceState.NOT_INUSE),
+            ]
+        finally:
+            await ami.close()
+    assert [has_channels(d) for d in (AGENT, "PJSIP/1001", "Custom:agent1", "Queue:q_pause_PJSIP/1")] == [
+        True,
+        True,
+        False,
+        False,
+    ]

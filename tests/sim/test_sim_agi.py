@@ -80,7 +80,9 @@ async def test_replies_errors_and_exec_end_events(make_sim: Maker) -> None:
     recorded = ends(call.events)
     assert ("NOSUCH COMMAND", "510", "Invalid or unknown command") in recorded
     assert ("GET DATA", "520", "Usage") in recorded
-    assert not any(command == "EXEC NoSuchApp foo" for command, _, _ in recorded)
+    # EXEC passes the application's result (-2: no such application) to agi_handle_command,
+    # whose default branch reports it as "Unknown Result" 200 — as Dial's -1 in traces i1 and i3.
+    assert ("EXEC NoSuchApp foo", "200", "Unknown Result") in recorded
     assert len([e for e in call.events if e.event == "AGIExecStart"]) == len(commands)
     varset = next(e for e in call.events if e.event == "VarSet" and e["Variable"] == "__ACCOUNT")
     assert varset["Value"] == "12 34"

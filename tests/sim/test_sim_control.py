@@ -61,7 +61,7 @@ async def lab() -> AsyncIterator[Lab]:
         seen: dict[str, str] = {"queue": conn.env.get("agi_extension", "")}
         results.append(seen)
         await conn.command("ANSWER")
-        seen["dial"] = await conn.command("EXEC Dial PJSIP/1001,20")
+        seen["dial"] = await conn.command("EXEC Dial PJSIP/1001,20,t")  # t: the agent may transfer
         seen["status"] = await conn.command("GET VARIABLE DIALSTATUS")
         seen["hangup_seen"] = str(conn.hangup_seen)
 
@@ -97,7 +97,7 @@ async def test_park_keeps_the_dial_and_parkedcall_brings_another_device_in(lab: 
     assert not lab.results[0].get("dial")  # the customer's Dial (and AGI) goes on
 
     again = await lab.action(("Action", "Park"), ("Channel", "PJSIP/none-1"))
-    assert again.response == "Error" and again["Message"] == "Channel does not exist"
+    assert again.response == "Error" and again["Message"] == "Channel does not exist: PJSIP/none-1"
     missing = await lab.action(("Action", "Park"))
     assert missing["Message"] == "Channel not specified"
 
@@ -144,9 +144,9 @@ async def test_blind_transfer_to_an_agent_device_and_back_into_the_agi(lab: Lab)
     event = await lab.event("BlindTransfer", TransfererChannel=agent)
     assert event["TransfereeChannel"] == call.channel and event["Extension"] == "agent"
     await lab.event("Hangup", Channel=agent)
-    # The AGI session ends as on a hang-up; the channel lives on in bankcti-dial.
+    # The AGI session ends as on a hang-up (Dial returns 0, trace k1); the channel lives on in bankcti-dial.
     await until(lambda: "status" in lab.results[0])
-    assert lab.results[0]["dial"] == "200 result=-1"
+    assert lab.results[0]["dial"] == "200 result=0"
     assert lab.results[0]["status"] == "200 result=1 (ANSWER)"
     assert lab.results[0]["hangup_seen"] == "True"
     begin = await lab.event("DialBegin", Channel=call.channel, DialString="1002")
@@ -179,21 +179,28 @@ async def test_attended_transfer_completes_when_the_agent_hangs_up(lab: Lab) -> 
         ("Action", "Atxfer"), ("Channel", agent), ("Exten", "agent"), ("Context", "bankcti-dial")
     )
     assert reply.response == "Success" and reply["Message"] == "Atxfer successfully queued"
-    hold = await lab.event("Hold", Channel=call.channel)
-    assert hold["MusicClass"] == "default"
+    # Only DTMF was queued: the feature code puts the agent (the transferer) on hold (trace k4).
+    hold = await lab.event("Hold", Channel=agent)
+    assert "MusicClass" not in hold.keys()
     await lab.event("MusicOnHoldStart", Channel=call.channel)
     # The consultation: the agent and the Local channel towards 2001 share a new bridge.
-    target = await lab.event("DialEnd", DialStatus="ANSWER", DestChannel=lab.channel("PJSIP/2001-"))
+    target = await lab.ami.wait_for(
+        lambda m: (
+            m.event == "DialEnd"
+            and m["DialStatus"] == "ANSWER"
+            and m["DestChannel"].startswith("PJSIP/2001-")
+        )
+    )
     assert target["Linkedid"] == call.linkedid
     await lab.event("BridgeEnter", Channel=agent)
 
     assert (await lab.action(("Action", "Hangup"), ("Channel", agent)))["Message"] == "Channel Hungup"
     done = await lab.event("AttendedTransfer", OrigTransfererChannel=agent)
     assert done["Result"] == "Success" and done["TransfereeChannel"] == call.channel
-    assert done["TransferTargetChannel"].startswith("Local/agent@bankcti-dial-")
-    await lab.event("Unhold", Channel=call.channel)
+    assert done["IsExternal"] == "No" and "TransferTargetChannel" not in done.keys()
+    await lab.event("MusicOnHoldStop", Channel=call.channel)
     bridge = call.channel
-    assert any(c.bridge is not None for c in lab.sim.channels() if c.name == bridge)
+    await until(lambda: any(c.bridge is not None for c in lab.sim.channels() if c.name == bridge))
     assert "dial" not in lab.results[0]  # still the same Dial, now with the target
 
     await call.hangup()
@@ -204,8 +211,8 @@ async def test_attended_transfer_completes_when_the_agent_hangs_up(lab: Lab) -> 
 async def test_cancelled_attended_transfer_brings_the_agent_back(lab: Lab) -> None:
     call = await lab.answered_call()
     agent = lab.channel("PJSIP/1001-")
-    none = await lab.action(("Action", "CancelAtxfer"), ("Channel", agent))
-    assert none.response == "Error"
+    unknown = await lab.action(("Action", "CancelAtxfer"), ("Channel", "PJSIP/none-1"))
+    assert unknown.response == "Error" and unknown["Message"] == "Channel specified does not exist"
     await lab.action(
         ("Action", "Setvar"),
         ("Channel", agent),
@@ -215,10 +222,17 @@ async def test_cancelled_attended_transfer_brings_the_agent_back(lab: Lab) -> No
     await lab.action(
         ("Action", "Atxfer"), ("Channel", agent), ("Exten", "agent"), ("Context", "bankcti-dial")
     )
-    await lab.event("DialEnd", DialStatus="ANSWER", DestChannel=lab.channel("PJSIP/2001-"))
+    await lab.ami.wait_for(
+        lambda m: (
+            m.event == "DialEnd"
+            and m["DialStatus"] == "ANSWER"
+            and m["DestChannel"].startswith("PJSIP/2001-")
+        )
+    )
+    await lab.event("BridgeEnter", Channel=agent)
     reply = await lab.action(("Action", "CancelAtxfer"), ("Channel", agent))
-    assert reply.response == "Success"
-    await lab.event("Unhold", Channel=call.channel)
+    assert reply.response == "Success" and reply["Message"] == "CancelAtxfer successfully queued"
+    await lab.event("Unhold", Channel=agent)  # the atxferabort code (*1) brought the agent back
     await until(lambda: not [c for c in lab.sim.channels() if c.name.startswith("PJSIP/2001-")])
     live = {c.name: c for c in lab.sim.channels()}
     assert live[agent].bridge is not None and live[agent].bridge is live[call.channel].bridge

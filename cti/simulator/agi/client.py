@@ -4,9 +4,10 @@ For each ``AGI()`` application the simulator connects to the service, sends
 the ``agi_*`` environment block (same keys and order as Asterisk 22), then
 executes one command per line until the service closes the socket:
 
-* every command gets ``AGIExecStart`` before and (on success, usage error,
-  unknown or dead-channel refusal) ``AGIExecEnd`` after its reply, like
-  ``agi_handle_command``;
+* every command gets ``AGIExecStart`` before and ``AGIExecEnd`` after its
+  reply, like ``agi_handle_command``: ``200 Success``, ``520 Usage``, ``510``,
+  ``511`` (dead channel), ``-1 Failure`` (the channel hung up during the
+  command) or ``200 Unknown Result`` (``EXEC`` of an application returning -1);
 * once the channel hangs up, an unsolicited ``HANGUP`` line is sent (right
   away when idle, after the reply when a command was running) and every
   command that needs a live channel gets ``511``;
@@ -22,8 +23,9 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from cti.simulator.agi.codes import RESULT_SHOWUSAGE, RESULT_SUCCESS
+from cti.simulator.agi.codes import RESULT_FAILURE, RESULT_SHOWUSAGE, RESULT_SUCCESS
 from cti.simulator.agi.commands import find_command
+from cti.simulator.bridging import has_goto
 from cti.simulator.channels import Channel
 from cti.simulator.core import Pbx
 
@@ -89,6 +91,8 @@ class AgiSession:
         self.reader = reader
         self.writer = writer
         self.hangup_sent = False
+        # A command line that arrived while STREAM FILE played (it stopped the prompt): run it next.
+        self.next_line: asyncio.Future[bytes] | None = None
 
     # -- output --------------------------------------------------------------------
     def send(self, text: str) -> None:
@@ -132,15 +136,18 @@ class AgiSession:
     async def run(self) -> str:
         """Serve commands until the service closes; return the AGISTATUS."""
         self.writer.write(self.env_block())
-        line_task: asyncio.Task[bytes] | None = None
+        line_task: asyncio.Future[bytes] | None = None
         try:
             while True:
-                self._notify_hangup()
                 if line_task is None:
-                    line_task = asyncio.ensure_future(self.reader.readline())
-                if not self.hangup_sent:
+                    # Right after a reply (or at the start): a hang-up during the command is told now.
+                    self._notify_hangup()
+                    line_task = self.next_line or asyncio.ensure_future(self.reader.readline())
+                    self.next_line = None
+                if not self.hangup_sent and not (self.channel.dead and has_goto(self.channel)):
                     await self._wait_line_or_hangup(line_task)
                     if not line_task.done():
+                        self._notify_hangup()  # hung up while idle: HANGUP at once (trace g)
                         continue
                 else:
                     await asyncio.wait({line_task})
@@ -148,6 +155,8 @@ class AgiSession:
                 line_task = None
                 if not raw:
                     break
+                # After an async goto while idle, HANGUP comes right before the next reply (m1).
+                self._notify_hangup()
                 await self.execute(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
                 await self.writer.drain()
         except (ConnectionError, ValueError, asyncio.LimitOverrunError) as exc:
@@ -158,15 +167,16 @@ class AgiSession:
             self.writer.close()
         return "HANGUP" if self.channel.dead else "SUCCESS"
 
-    async def _wait_line_or_hangup(self, line_task: asyncio.Task[bytes]) -> None:
+    async def _wait_line_or_hangup(self, line_task: asyncio.Future[bytes]) -> None:
         loop = asyncio.get_running_loop()
         died: asyncio.Future[None] = loop.create_future()
 
-        def listener(_channel: Channel) -> None:
-            if not died.done():
+        def listener(channel: Channel) -> None:
+            # An async goto (Redirect) raises no hang-up frame: an idle session hears nothing (m1).
+            if not died.done() and not has_goto(channel):
                 died.set_result(None)
 
-        if self.channel.dead:
+        if self.channel.dead and not has_goto(self.channel):
             return
         self.channel.hangup_listeners.append(listener)
         try:
@@ -212,6 +222,12 @@ class AgiSession:
             self.send("520 End of proper usage.")
         elif result == RESULT_SUCCESS:
             pbx.emit_for(chan, pbx.events.agi_exec_end(chan, command_id, line, 200, "Success"))
+        elif result == RESULT_FAILURE:
+            # The command failed because the channel hung up (WAIT FOR DIGIT -1, traces i1, m1).
+            pbx.emit_for(chan, pbx.events.agi_exec_end(chan, command_id, line, -1, "Failure"))
+        else:
+            # EXEC passes the application's own result on: Dial's -1 is "Unknown Result" (i1, i3).
+            pbx.emit_for(chan, pbx.events.agi_exec_end(chan, command_id, line, 200, "Unknown Result"))
 
 
 async def run_agi(pbx: Pbx, channel: Channel, data: str) -> str:

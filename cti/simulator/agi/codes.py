@@ -7,7 +7,7 @@ RESULT_SUCCESS = 0
 RESULT_SHOWUSAGE = 1
 """Wrong arguments: the ``520`` usage block is sent, ``AGIExecEnd`` reports ``Usage``."""
 RESULT_FAILURE = 2
-"""The channel hung up during the command: reply sent, no ``AGIExecEnd``."""
+"""The channel hung up during the command: reply sent, ``AGIExecEnd`` reports -1 ``Failure``."""
 
 
 def int_arg(text: str, default: int) -> int:

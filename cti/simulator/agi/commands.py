@@ -2,10 +2,10 @@
 
 Each handler writes its own reply line(s) and returns a ``RESULT_*`` code as
 ``res_agi`` handlers do: ``RESULT_SUCCESS`` (``AGIExecEnd`` 200),
-``RESULT_SHOWUSAGE`` (the ``520`` usage block), ``RESULT_FAILURE`` (no
-``AGIExecEnd``: the command failed because the channel hung up).  ``EXEC``
-returns the application's own result, so a ``-1`` from ``Dial`` publishes no
-``AGIExecEnd`` either ("users are depending upon this result").
+``RESULT_SHOWUSAGE`` (the ``520`` usage block), ``RESULT_FAILURE`` (``AGIExecEnd``
+-1 ``Failure``: the command failed because the channel hung up).  ``EXEC``
+returns the application's own result, so a ``-1`` from ``Dial`` publishes
+``AGIExecEnd`` 200 ``Unknown Result`` ("users are depending upon this result").
 """
 
 from __future__ import annotations
@@ -103,7 +103,13 @@ async def _exec(s: AgiSession, argv: list[str]) -> int:
         result = -1
     else:
         # EXEC runs on a dead channel too (res_agi marks it dead-safe); Dial then answers CANCEL at once.
-        result = await app(s.pbx, s.channel, argv[2] if len(argv) > 2 else "")
+        # pbx_exec: while it runs, the channel shows the application (CoreShowChannel, Status: trace h).
+        saved = s.channel.app, s.channel.app_data
+        s.channel.app, s.channel.app_data = argv[1], argv[2] if len(argv) > 2 else ""
+        try:
+            result = await app(s.pbx, s.channel, s.channel.app_data)
+        finally:
+            s.channel.app, s.channel.app_data = saved
     s.send(f"200 result={result}")
     return result
 
@@ -278,7 +284,7 @@ COMMANDS: list[AgiCommand] = [
     _cmd(
         "CHANNEL STATUS",
         _channel_status,
-        True,
+        False,  # refused with 511 once the channel hung up or was redirected (traces m1, i1)
         "CHANNEL STATUS [channelname]",
         "Returns the status of the specified channelname. If no channel name is given\n"
         "\tthen returns the status of the current channel.",

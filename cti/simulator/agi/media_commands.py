@@ -3,10 +3,17 @@ GET DATA, WAIT FOR DIGIT, SAY DIGITS, SAY NUMBER.
 
 Digit-reading commands install a :class:`~cti.simulator.channels.DigitReader`
 for exactly the time they run; a hangup during them answers ``result=-1``.
+
+``STREAM FILE`` also watches the FastAGI socket, as res_agi does
+(``ast_waitstream_full`` with the socket as control fd): a command line
+arriving while the prompt plays stops it at once, ``STREAM FILE`` sends *no*
+reply, and that command runs next.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
@@ -36,7 +43,20 @@ async def answer(s: AgiSession, argv: list[str]) -> int:
 async def stream_file(s: AgiSession, argv: list[str]) -> int:
     if len(argv) not in (4, 5):
         return RESULT_SHOWUSAGE
-    result = await play(s.pbx, s.channel, s.pbx.config.prompt_ms, argv[3])
+    playing = asyncio.ensure_future(play(s.pbx, s.channel, s.pbx.config.prompt_ms, argv[3]))
+    command = asyncio.ensure_future(s.reader.readline())
+    await asyncio.wait({playing, command}, return_when=asyncio.FIRST_COMPLETED)
+    if not playing.done():
+        # res_agi: "Stop this command, don't print a result line, as there is a new command".
+        playing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await playing
+        s.next_line = command
+        return RESULT_SUCCESS
+    command.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await command
+    result = playing.result()
     if result.digit is None:
         s.send(f"200 result=-1 endpos={result.endpos}")
         return RESULT_FAILURE

@@ -1,5 +1,7 @@
-"""AMI call-control actions: Originate, Hangup, Redirect, PlayDTMF, Setvar, Getvar,
-Status and CoreShowChannels, with Asterisk 22's responses and error texts.
+"""AMI call-control actions: Originate, Hangup, Redirect, PlayDTMF, Status and
+CoreShowChannels, with Asterisk 22's responses and error texts; ``CALL_ACTIONS``
+also holds Setvar, Getvar and the extension-state actions
+(:mod:`cti.simulator.ami.state_actions`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import re
 import time
 
 from cti.simulator.ami.context import ActionContext, ActionHandler
+from cti.simulator.ami.state_actions import STATE_ACTIONS
+from cti.simulator.bridging import async_goto
 from cti.simulator.channels import Channel
 from cti.simulator.originate import OriginateRequest, originate, parse_callerid
 from cti.simulator.variables import resolve_variable
@@ -113,15 +117,18 @@ async def action_hangup(ctx: ActionContext) -> None:
 
 
 def _redirect_one(ctx: ActionContext, chan: Channel, context: str, exten: str, priority: int) -> bool:
+    """``ast_async_goto``: the running application ends as on a hang-up, then the dialplan goes on.
+
+    An AGI sees the hang-up (a running command returns -1, then ``HANGUP``;
+    idle, ``HANGUP`` comes with its next command) and the channel continues at
+    the target only once the script closed the socket (trace m1).
+    """
     if chan.dead:
         return False
     if chan.bridge is not None or chan.pbx_task is None:
         return False
-    task = chan.pbx_task
-    chan.pbx_task = None
-    task.cancel()
-    chan.set_reader(None)
-    ctx.pbx.run_dialplan(chan, context, exten, priority)
+    ctx.pbx.stop_moh(chan)
+    async_goto(chan, context, exten, priority)
     return True
 
 
@@ -187,40 +194,6 @@ async def action_playdtmf(ctx: ActionContext) -> None:
     ctx.pbx.send_dtmf(chan, digit[0], duration)
 
 
-async def action_setvar(ctx: ActionContext) -> None:
-    name, variable = ctx.header("Channel"), ctx.header("Variable")
-    if not variable:
-        ctx.error("No variable specified")
-        return
-    chan = None
-    if name:
-        chan = ctx.pbx.registry.get(name)
-        if chan is None:
-            ctx.error("No such channel")
-            return
-    ctx.success("Variable Set")
-    ctx.pbx.set_var(chan, variable, ctx.header_or_none("Value") or "")
-
-
-async def action_getvar(ctx: ActionContext) -> None:
-    name, variable = ctx.header("Channel"), ctx.header("Variable")
-    if not variable:
-        ctx.error("No variable specified")
-        return
-    if name:
-        chan = ctx.pbx.registry.get(name)
-        if chan is None:
-            ctx.error("No such channel")
-            return
-        value = resolve_variable(ctx.pbx, chan, variable)
-    elif variable.endswith(")"):
-        ctx.error(f"No such channel {name}")
-        return
-    else:
-        value = ctx.pbx.globals.get(variable)
-    ctx.success(None, [("Variable", variable), ("Value", value or "")])
-
-
 def _hms(seconds: float) -> str:
     total = int(seconds)
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
@@ -241,11 +214,14 @@ async def action_status(ctx: ActionContext) -> None:
     ctx.list_start("Channel status will follow")
     now = time.monotonic()
     for chan in channels:
+        # Asterisk's variable list holds the newest first (trace h: the Originate's variable last).
         variables = (
-            sorted(chan.variables.items())
+            list(reversed(chan.variables.items()))
             if everything
             else [(v, resolve_variable(ctx.pbx, chan, v) or "") for v in wanted]
         )
+        # Local channels carry signed linear (trace h); a SIP phone's channel its codec.
+        media = "slin" if chan.tech == "Local" else "ulaw"
         ctx.list_item(
             [
                 ("Event", "Status"),
@@ -259,10 +235,10 @@ async def action_status(ctx: ActionContext) -> None:
                 ("BridgeID", chan.bridge.uniqueid if chan.bridge else ""),
                 ("Application", chan.app),
                 ("Data", chan.app_data),
-                ("Nativeformats", "(ulaw)"),
-                ("Readformat", "ulaw"),
+                ("Nativeformats", f"({media})"),
+                ("Readformat", media),
                 ("Readtrans", ""),
-                ("Writeformat", "ulaw"),
+                ("Writeformat", media),
                 ("Writetrans", ""),
                 ("Callgroup", "0"),
                 ("Pickupgroup", "0"),
@@ -298,8 +274,7 @@ CALL_ACTIONS: dict[str, ActionHandler] = {
     "hangup": action_hangup,
     "redirect": action_redirect,
     "playdtmf": action_playdtmf,
-    "setvar": action_setvar,
-    "getvar": action_getvar,
     "status": action_status,
     "coreshowchannels": action_coreshowchannels,
+    **STATE_ACTIONS,
 }

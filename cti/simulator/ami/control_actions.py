@@ -10,25 +10,22 @@ Responses and error texts are Asterisk 22's (``manager.c``,
 * ``BlindTransfer`` — ``Channel`` is the transferer: its bridge partner
   leaves for ``Exten``@``Context`` (an async goto: a running AGI sees a
   hangup, then the dialplan continues there) → ``Transfer succeeded``.
-* ``Atxfer`` — the transferer's partner is put on hold and the transferer
-  calls ``Local/<Exten>@<Context>`` → ``Atxfer successfully queued``.  When
-  the transferer hangs up the transfer completes (``AttendedTransfer``);
-  ``CancelAtxfer`` (``CancelAtxfer successfully queued``) hangs up the
-  target and brings the transferer back.
+* ``Atxfer`` — only queues DTMF: the ``atxfer`` feature code and the
+  digits of ``Exten`` (``TRANSFER_CONTEXT`` set from ``Context``) →
+  ``Atxfer successfully queued`` whatever happens next; what the digits do
+  is :mod:`cti.simulator.features` (traces k2–k4).  ``CancelAtxfer`` queues
+  the ``atxferabort`` code → ``CancelAtxfer successfully queued``.
 """
 
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass
-
 from cti.simulator import control_events
 from cti.simulator.ami.context import ActionContext, ActionHandler
 from cti.simulator.apps.control import lot_of
-from cti.simulator.apps.dial import OutboundLeg, create_leg
-from cti.simulator.bridging import async_goto, create_bridge, destroy_bridge, enter, leave, set_holding
+from cti.simulator.bridging import async_goto, destroy_bridge, leave
 from cti.simulator.channels import Bridge, Channel
 from cti.simulator.core import Pbx
+from cti.simulator.features import queue_digits
 
 __all__ = ["CONTROL_ACTIONS"]
 
@@ -48,6 +45,10 @@ def _dissolve_left(pbx: Pbx, bridge: Bridge) -> None:
         pbx.destroy(member, 16)
 
 
+#: Seconds the parker stays alone in the old bridge before it is hung up (traces j1, j2: ~2.6 s).
+PARKER_LINGER = 2.6
+
+
 async def action_park(ctx: ActionContext) -> None:
     name = ctx.header("Channel")
     if not name:
@@ -55,7 +56,7 @@ async def action_park(ctx: ActionContext) -> None:
         return
     chan = ctx.pbx.registry.get(name)
     if chan is None or chan.dead:
-        ctx.error("Channel does not exist")
+        ctx.error(f"Channel does not exist: {name}")
         return
     timeout_text = ctx.header("Timeout")
     if timeout_text and not timeout_text.isdigit():
@@ -69,11 +70,31 @@ async def action_park(ctx: ActionContext) -> None:
     parker = ctx.pbx.registry.get(parker_name) if parker_name else None
     parker_dial = parker.device if parker is not None else ""
     timeout = int(timeout_text) // 1000 if timeout_text else None
+    # res_parking answers before the parkee has moved, with a bare LF ending the message (j1):
+    # written raw, since the encoder of AmiMessage turns line breaks into blanks.
+    action_id = f"ActionID: {ctx.action_id}\r\n" if ctx.action_id is not None else ""
+    ctx.session.write(f"Response: Success\r\n{action_id}Message: Park successful\n\r\n\r\n".encode())
     if lot_of(ctx.pbx).park(chan, parker_dial, timeout) is None:
-        ctx.error("Park failed")
         return
-    ctx.success("Park successful")
-    _dissolve_left(ctx.pbx, bridge)
+    ctx.pbx.spawn(_hang_up_parker(ctx.pbx, bridge), "park-parker-linger")
+
+
+async def _hang_up_parker(pbx: Pbx, bridge: Bridge) -> None:
+    """The parker, alone in the old bridge, is hung up a little later (traces j1, j2)."""
+    await pbx.sleep(PARKER_LINGER)
+    if not bridge.destroyed:
+        _dissolve_left(pbx, bridge)
+
+
+async def action_parked_calls(ctx: ActionContext) -> None:
+    """``ParkedCalls``: one ``ParkedCall`` per space (no Privilege, ActionID last), then the total."""
+    lot = lot_of(ctx.pbx)
+    ctx.list_start("Parked calls will follow")
+    spaces = sorted(lot.spaces.items())
+    for _space, parked in spaces:
+        fields = [field for field in lot.event("ParkedCall", parked).fields if field[0] != "Privilege"]
+        ctx.list_item([*fields, *ctx.id_field()])
+    ctx.list_complete("ParkedCallsComplete", len(spaces), [("Total", str(len(spaces)))])
 
 
 def _two_party_transfer(
@@ -97,8 +118,12 @@ def _two_party_transfer(
         return None
     context = ctx.header("Context") or transferer.context
     bridge, partners = transferer.bridge, _partners(transferer)
-    if bridge is None or len(partners) != 1 or transferer in _transfers:
+    if bridge is None or len(partners) != 1:
         ctx.error(invalid)
+        # ast_bridge_transfer_blind publishes the refused attempt too (k1: Result Invalid).
+        ctx.pbx.emit_for(
+            transferer, control_events.blind_transfer_invalid(ctx.pbx, transferer, context, exten)
+        )
         return None
     return transferer, partners[0], bridge, context, exten
 
@@ -108,152 +133,67 @@ async def action_blind_transfer(ctx: ActionContext) -> None:
     if found is None:
         return
     transferer, transferee, bridge, context, exten = found
-    event = control_events.blind_transfer(ctx.pbx, transferer, transferee, bridge, context, exten)
-    leave(ctx.pbx, bridge, transferee)
-    async_goto(transferee, context, exten)
+    pbx = ctx.pbx
     ctx.success("Transfer succeeded")
-    ctx.pbx.emit_for(transferer, event)
-    _dissolve_left(ctx.pbx, bridge)
-
-
-@dataclass(eq=False)
-class _Transfer:
-    """One attended transfer in progress, keyed by its transferer."""
-
-    pbx: Pbx
-    transferer: Channel
-    transferee: Channel
-    bridge: Bridge  # the transferee's bridge, held while the transferer consults
-    leg: OutboundLeg
-    consult: Bridge | None = None
-    done: bool = False
-
-    def start(self) -> None:
-        pbx, one = self.pbx, self.leg.channel
-        set_holding(self.bridge, True)
-        pbx.emit_for(self.transferee, control_events.hold(pbx, self.transferee, True))
-        pbx.start_moh(self.transferee, "default")
-        leave(pbx, self.bridge, self.transferer)
-        one.on_answer = lambda _chan: self._answered()
-        one.hangup_listeners.append(lambda _chan: self._target_gone())
-        self.transferer.hangup_listeners.append(lambda _chan: self.complete())
-        self.leg.start(pbx)
-
-    def _answered(self) -> None:
-        if self.done or self.transferer.dead:
-            return
-        pbx = self.pbx
-        self.consult = create_bridge(pbx, self.transferer.linkedid)
-        enter(pbx, self.consult, self.transferer)
-        enter(pbx, self.consult, self.leg.channel)
-
-    def _target_gone(self) -> None:
-        """The target hung up or never answered: back to the held party."""
-        if not self.done:
-            self.cancel()
-
-    def _unhold(self) -> None:
-        pbx = self.pbx
-        set_holding(self.bridge, False)
-        if not self.transferee.gone:
-            pbx.stop_moh(self.transferee)
-            pbx.emit_for(self.transferee, control_events.hold(pbx, self.transferee, False))
-
-    def _close_consult(self) -> None:
-        if self.consult is not None:
-            for member in list(self.consult.members):
-                leave(self.pbx, self.consult, member)
-            destroy_bridge(self.pbx, self.consult)
-
-    def complete(self) -> None:
-        """The transferer hung up: the target takes its place next to the transferee."""
-        if self.done:
-            return
-        self.done = True
-        _transfers.pop(self.transferer, None)
-        pbx, one = self.pbx, self.leg.channel
-        one.on_answer = None
-        event = None
-        if not self.transferee.dead and not self.bridge.destroyed and not one.dead:
-            event = control_events.attended_transfer(
-                pbx,
-                transferer=self.transferer,
-                orig_bridge=self.bridge,
-                second=self.transferer,
-                second_bridge=self.consult,
-                transferee=self.transferee,
-                target=one,
-            )
-        self._close_consult()
-        if event is not None:
-            enter(pbx, self.bridge, one)
-            self._unhold()
-            pbx.emit_for(self.transferer, event)
-        else:
-            set_holding(self.bridge, False)
-            pbx.destroy(one, 16)
-        pbx.destroy(self.transferer)
-
-    def cancel(self) -> None:
-        if self.done:
-            return
-        self.done = True
-        _transfers.pop(self.transferer, None)
-        pbx, one = self.pbx, self.leg.channel
-        one.on_answer = None
-        self._close_consult()
-        if not one.gone:
-            pbx.destroy(one, 16)
-        if self.transferee.dead or self.bridge.destroyed:
-            pbx.destroy(self.transferer)
-            return
-        enter(pbx, self.bridge, self.transferer)
-        self._unhold()
-
-
-_transfers: weakref.WeakKeyDictionary[Channel, _Transfer] = weakref.WeakKeyDictionary()
+    pbx.emit_for(transferer, control_events.hold(pbx, transferer, False))
+    pbx.emit_for(
+        transferer, control_events.blind_transfer(pbx, transferer, transferee, bridge, context, exten)
+    )
+    # The transferer leaves and is hung up; the transferee leaves already showing its new place and
+    # its Dial returns 0 (the async goto) — the AGI running it sees a hang-up (trace k1).
+    leave(pbx, bridge, transferer)
+    pbx.destroy(transferer, 16)
+    transferee.context, transferee.exten, transferee.priority = context, exten, 1
+    async_goto(transferee, context, exten)
+    leave(pbx, bridge, transferee)
+    _dissolve_left(pbx, bridge)
 
 
 async def action_atxfer(ctx: ActionContext) -> None:
-    found = _two_party_transfer(ctx, invalid="Channel is not in a two-party bridge")
-    if found is None:
+    """``manager.c action_atxfer``: queue the ``atxfer`` code and the digits of ``Exten`` as DTMF."""
+    name, exten = ctx.header("Channel"), ctx.header("Exten")
+    if not name:
+        ctx.error("No channel specified")
         return
-    transferer, transferee, bridge, context, exten = found
-    leg = create_leg(
-        ctx.pbx,
-        transferer,
-        f"Local/{exten}@{context}",
-        app_label="AppDial",
-        cid=(transferer.caller_num, transferer.caller_name),
-    )
-    if not isinstance(leg, OutboundLeg):
-        ctx.error("Unable to dial transfer target")
+    if not exten:
+        ctx.error("No extension specified")
         return
+    chan = ctx.pbx.registry.get(name)
+    if chan is None:
+        ctx.error("Channel specified does not exist")
+        return
+    code = ctx.pbx.config.atxfer_code
+    if not code:
+        ctx.error("No attended transfer feature code found")
+        return
+    context = ctx.header("Context")
+    if context:
+        ctx.pbx.set_var(chan, "TRANSFER_CONTEXT", context)
     ctx.success("Atxfer successfully queued")
-    transfer = _Transfer(ctx.pbx, transferer, transferee, bridge, leg)
-    _transfers[transferer] = transfer
-    transfer.start()
+    ctx.pbx.spawn(queue_digits(ctx.pbx, chan, code + exten), f"atxfer-digits-{chan.name}")
 
 
 async def action_cancel_atxfer(ctx: ActionContext) -> None:
+    """``manager.c action_cancel_atxfer`` (Asterisk 16+): queue the ``atxferabort`` code as DTMF."""
     name = ctx.header("Channel")
     if not name:
         ctx.error("No channel specified")
         return
-    transferer = ctx.pbx.registry.get(name)
-    if transferer is None:
+    chan = ctx.pbx.registry.get(name)
+    if chan is None:
         ctx.error("Channel specified does not exist")
         return
-    transfer = _transfers.get(transferer)
-    if transfer is None:
-        ctx.error("No active transfer attempt")
+    code = ctx.pbx.config.atxfer_abort_code
+    if not code:
+        ctx.error("No disconnect feature code found")
         return
     ctx.success("CancelAtxfer successfully queued")
-    transfer.cancel()
+    ctx.pbx.spawn(queue_digits(ctx.pbx, chan, code), f"atxfer-abort-{chan.name}")
 
 
 CONTROL_ACTIONS: dict[str, ActionHandler] = {
     "park": action_park,
+    "parkedcalls": action_parked_calls,
     "blindtransfer": action_blind_transfer,
     "atxfer": action_atxfer,
     "cancelatxfer": action_cancel_atxfer,

@@ -9,8 +9,14 @@ socket closes; any other action before login → ``Permission denied``);
 Actions of one session run one at a time, in order; events go to every
 logged-in session whose event mask and filters accept them.
 
-Test controls: :meth:`AmiServer.drop_clients` and :attr:`AmiServer.frozen`
-(answer nothing, send nothing, keep the sockets).
+One connection (transport, output, event mask) is
+:class:`~cti.simulator.ami.session.AmiSession` (re-exported here with
+:data:`BANNER`); this module listens, dispatches actions, handles the login
+and fans events out.
+
+Test controls: :meth:`AmiServer.drop_clients`, :attr:`AmiServer.frozen`
+(answer nothing, send nothing, keep the sockets) and, for ``core restart``,
+:meth:`AmiServer.shutdown` / :meth:`AmiServer.start` / :meth:`AmiServer.boot_complete`.
 """
 
 from __future__ import annotations
@@ -21,14 +27,13 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-from cti.ami.message import AmiFramingError, AmiMessage, AmiParser
+from cti.ami.message import AmiMessage
 from cti.simulator.ami.actions import CALL_ACTIONS
 from cti.simulator.ami.context import ActionContext, ActionHandler
 from cti.simulator.ami.control_actions import CONTROL_ACTIONS
-from cti.simulator.ami.filters import FilterSet
 from cti.simulator.ami.queue_actions import QUEUE_ACTIONS
+from cti.simulator.ami.session import BANNER, EPOCH_TV, AmiSession, event_tv
 from cti.simulator.ami.system_actions import SYSTEM_ACTIONS
 from cti.simulator.core import Pbx
 
@@ -36,156 +41,10 @@ __all__ = ["BANNER", "AmiServer", "AmiSession"]
 
 log = logging.getLogger(__name__)
 
-BANNER = b"Asterisk Call Manager/11.0.0\r\n"
-MAX_OUTPUT_BUFFER = 32 * 1024 * 1024
-_EPOCH_TV = "1970-01-01T00:00:00.000+0000"
-_ALL_CLASSES = frozenset(
-    {
-        "system",
-        "call",
-        "log",
-        "verbose",
-        "command",
-        "agent",
-        "user",
-        "config",
-        "dtmf",
-        "reporting",
-        "cdr",
-        "dialplan",
-        "originate",
-        "agi",
-        "cc",
-        "aoc",
-        "test",
-        "security",
-        "message",
-    }
-)
-_TRUE = ("yes", "true", "y", "t", "1", "on")
-_FALSE = ("no", "false", "n", "f", "0", "off")
-
-
-def _tv(moment: float) -> str:
-    stamp = datetime.fromtimestamp(moment, UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}+0000"
-
 
 def _text_of(encoded: bytes) -> Callable[[], str]:
     """Lazy text of an encoded event, for regex filters."""
     return lambda: encoded.decode("utf-8", errors="replace")
-
-
-class AmiSession(asyncio.Protocol):
-    """One AMI connection."""
-
-    def __init__(self, server: AmiServer) -> None:
-        self.server = server
-        self.transport: asyncio.Transport | None = None
-        self.parser = AmiParser()
-        self.actions: asyncio.Queue[AmiMessage] = asyncio.Queue()
-        self.authenticated = False
-        self.username = ""
-        self.event_mask: frozenset[str] | None = None
-        self.filters = FilterSet()
-        self.session_id = f"0x{random.getrandbits(44):x}"
-        self.session_tv = _EPOCH_TV
-        self.challenge = ""
-        self.local = self.remote = ""
-        self.closed = False
-        self._worker: asyncio.Task[None] | None = None
-        self._auth_timer: asyncio.TimerHandle | None = None
-
-    # -- transport ---------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        local, remote = transport.get_extra_info("sockname"), transport.get_extra_info("peername")
-        self.local = f"IPV4/TCP/{local[0]}/{local[1]}" if local else ""
-        self.remote = f"IPV4/TCP/{remote[0]}/{remote[1]}" if remote else ""
-        transport.write(BANNER)
-        self.server.sessions.add(self)
-        loop = asyncio.get_running_loop()
-        self._worker = loop.create_task(self._work(), name=f"ami-session-{self.session_id}")
-        self._auth_timer = loop.call_later(self.server.pbx.config.auth_timeout, self._auth_expired)
-        log.info("sim.ami_connect", extra={"remote": self.remote})
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            for message in self.parser.iter_feed(data):
-                self.actions.put_nowait(message)
-        except AmiFramingError as exc:
-            # A client that never ends its line must not grow the simulator's memory either.
-            log.warning("sim.ami_framing_violation", extra={"remote": self.remote, "error": str(exc)})
-            self.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self.server.sessions.discard(self)
-        if self._auth_timer is not None:
-            self._auth_timer.cancel()
-        if self._worker is not None:
-            self._worker.cancel()
-        log.info("sim.ami_disconnect", extra={"remote": self.remote, "user": self.username})
-
-    def mark_authenticated(self, username: str) -> None:
-        self.authenticated = True
-        self.username = username
-        self.session_tv = _tv(time.time())
-        if self._auth_timer is not None:
-            self._auth_timer.cancel()
-
-    def _auth_expired(self) -> None:
-        if not self.authenticated:
-            self.close()
-
-    def close(self) -> None:
-        if self.transport is not None and not self.closed:
-            self.closed = True
-            self.transport.close()
-
-    # -- output ------------------------------------------------------------------------
-    def send(self, message: AmiMessage) -> None:
-        self.write(message.encode())
-
-    def write(self, data: bytes) -> None:
-        transport = self.transport
-        if transport is None or self.closed or transport.is_closing():
-            return
-        if transport.get_write_buffer_size() > MAX_OUTPUT_BUFFER:
-            log.warning("sim.ami_slow_client_dropped", extra={"remote": self.remote})
-            self.close()
-            return
-        transport.write(data)
-
-    def set_events(self, value: str) -> bool:
-        """Apply an ``Events``/``EventMask`` value; True when events are on."""
-        lowered = value.strip().lower()
-        if lowered in ("", "on", "all") or lowered in _TRUE:
-            self.event_mask = _ALL_CLASSES
-        elif lowered in _FALSE or lowered == "none":
-            self.event_mask = None
-        else:
-            self.event_mask = frozenset(part.strip() for part in lowered.split(",") if part.strip()) or None
-        return self.event_mask is not None
-
-    def wants(self, classes: frozenset[str]) -> bool:
-        mask = self.event_mask
-        return self.authenticated and mask is not None and (not classes or not mask.isdisjoint(classes))
-
-    # -- actions -------------------------------------------------------------------------
-    async def _work(self) -> None:
-        while True:
-            message = await self.actions.get()
-            await self.server.unfrozen()
-            if self.closed:
-                return
-            try:
-                await self.server.dispatch(self, message)
-            except Exception:
-                # One malformed or unexpected request must not kill the session.
-                log.exception("sim.ami_action_failed", extra={"remote": self.remote})
-                ActionContext(self.server.pbx, self, message).error("Internal error processing action")
 
 
 class AmiServer:
@@ -197,6 +56,9 @@ class AmiServer:
         self._server: asyncio.Server | None = None
         self._unfrozen = asyncio.Event()
         self._unfrozen.set()
+        self._bound_port = 0
+        #: False between a restart's new listener and its FullyBooted (logins get no FullyBooted).
+        self.fully_booted = True
         self._handlers: dict[str, ActionHandler] = {
             **CALL_ACTIONS,
             **SYSTEM_ACTIONS,
@@ -212,9 +74,54 @@ class AmiServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        """Listen; after a :meth:`shutdown` on the port bound before (clients reconnect there)."""
         config = self.pbx.config
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: AmiSession(self), config.ami_host, config.ami_port)
+        port = self._bound_port or config.ami_port
+        self._server = await loop.create_server(lambda: AmiSession(self), config.ami_host, port)
+        self._bound_port = self.port
+
+    async def shutdown(self, *, restart: bool) -> None:
+        """Asterisk's ``really_quit``: ``Shutdown`` to every session, then every socket closes.
+
+        ``Shutdown: Uncleanly`` when calls were up, ``Cleanly`` otherwise
+        (trace o1); no ``Goodbye``.  The listener closes too: connects are
+        refused until :meth:`start`.
+        """
+        shutdown = "Uncleanly" if len(self.pbx.registry) else "Cleanly"
+        self.broadcast(
+            AmiMessage(
+                [
+                    ("Event", "Shutdown"),
+                    ("Privilege", "system,all"),
+                    ("Shutdown", shutdown),
+                    ("Restart", "True" if restart else "False"),
+                ]
+            )
+        )
+        log.info("sim.ami_shutdown", extra={"shutdown": shutdown, "restart": restart})
+        if self._server is not None:
+            self._server.close()
+        await self.drop_clients()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    def boot_complete(self) -> None:
+        """The startup ``FullyBooted`` to every session logged in meanwhile (trace o2's key order)."""
+        self.fully_booted = True
+        uptime = str(self.pbx.uptime())
+        self.broadcast(
+            AmiMessage(
+                [
+                    ("Event", "FullyBooted"),
+                    ("Privilege", "system,all"),
+                    ("Status", "Fully Booted"),
+                    ("Uptime", uptime),
+                    ("LastReload", uptime),
+                ]
+            )
+        )
 
     async def close(self) -> None:
         if self._server is not None:
@@ -270,7 +177,7 @@ class AmiServer:
         extra: tuple[tuple[str, str], ...] = (),
         session_tv: str | None = None,
     ) -> None:
-        now = _tv(time.time())
+        now = event_tv(time.time())
         fields = [
             ("Event", name),
             ("Privilege", "security,all"),
@@ -353,7 +260,7 @@ class AmiServer:
             ok, event, version = ctx.header_or_none("Secret") == config.ami_secret, "InvalidPassword", 2
         if not ok:
             self.security_event(
-                event, "Error", session, version=version, account=username, session_tv=_EPOCH_TV
+                event, "Error", session, version=version, account=username, session_tv=EPOCH_TV
             )
             log.info("sim.ami_login_failed", extra={"remote": session.remote, "user": username})
             await asyncio.sleep(config.login_failure_delay)
@@ -363,7 +270,7 @@ class AmiServer:
         session.mark_authenticated(config.ami_username)
         events_on = session.set_events(ctx.header_or_none("Events") or "on")
         ctx.success("Authentication accepted")
-        if events_on:
+        if events_on and self.fully_booted:
             uptime = str(self.pbx.uptime())
             session.send(
                 AmiMessage(

@@ -5,8 +5,8 @@ spaces 701–750 and one holding bridge; a parked channel hears music on
 hold there (``ParkedCall`` event) until a ``ParkedCall(default,701)``
 retrieves it into a new basic bridge with the retriever (``UnParkedCall``),
 it hangs up (``ParkedCallGiveUp``) or its time runs out
-(``ParkedCallTimeOut``; the simulator then leaves it parked — no comeback
-dialling).  A retrieved channel's ``Dial`` goes on with the retriever as its
+(``ParkedCallTimeOut``; the parkee then dials its parker from ``park-dial``,
+see :meth:`ParkingLot._expire`).  A retrieved channel's ``Dial`` goes on with the retriever as its
 new partner, and the retriever takes the parkee's ``Linkedid`` (the oldest
 one wins when channels are bridged).
 
@@ -23,9 +23,11 @@ import time
 import weakref
 from dataclasses import dataclass, field
 
+from cti.ami.message import AmiMessage
 from cti.simulator import control_events
 from cti.simulator.bridging import (
     BridgeKind,
+    async_goto,
     create_bridge,
     destroy_bridge,
     enter,
@@ -37,6 +39,7 @@ from cti.simulator.bridging import (
 )
 from cti.simulator.channels import Bridge, Channel, wait_any_hangup
 from cti.simulator.core import Pbx
+from cti.simulator.dialplan.parking import PARK_DIAL_CONTEXT, park_dial_exten
 
 __all__ = ["LOT", "ParkingLot", "app_chanspy", "app_parked_call", "lot_of"]
 
@@ -75,9 +78,11 @@ class ParkingLot:
         seconds = DEFAULT_TIMEOUT if timeout is None else timeout
         parked = Parked(parkee, free, parker_dial_string, seconds)
         self.spaces[free] = parked
-        move(self.pbx, parkee, self.bridge)
+        if parkee.bridge is not None:
+            leave(self.pbx, parkee.bridge, parkee)
+        self._publish("ParkedCall", parked)  # between leaving the call and entering the lot (j1)
+        enter(self.pbx, self.bridge, parkee)
         self.pbx.start_moh(parkee, "default")
-        self._publish("ParkedCall", parked)
         parkee.hangup_listeners.append(lambda _chan: self._gave_up(parked))
         if seconds > 0:
             self.pbx.spawn(self._expire(parked), f"park-timeout-{parked.space}")
@@ -103,23 +108,47 @@ class ParkingLot:
                 self.pbx.spawn(_release(self.pbx, parked.parkee), f"park-giveup-{parked.space}")
 
     async def _expire(self, parked: Parked) -> None:
-        await self.pbx.sleep(parked.timeout)
-        if self.spaces.get(parked.space) is parked and not parked.parkee.dead:
-            self._publish("ParkedCallTimeOut", parked)
+        """The parking time ran out: the parkee calls its parker back from ``park-dial`` (trace j2).
 
-    def _publish(self, name: str, parked: Parked, retriever: Channel | None = None) -> None:
-        message = control_events.parked_call(
+        Like ``comebacktoorigin=yes``: the parkee leaves the lot by an async goto to
+        ``park-dial,<parker flattened>,1`` — the ``Dial`` (and an AGI running it) returns 0 and
+        the comeback ``Dial`` runs once that application is over.
+        """
+        await self.pbx.sleep(parked.timeout)
+        parkee = parked.parkee
+        if self.spaces.get(parked.space) is not parked or parkee.dead:
+            return
+        if not parked.parker_dial_string:
+            self._publish("ParkedCallTimeOut", parked)
+            return
+        del self.spaces[parked.space]
+        self.pbx.stop_moh(parkee)
+        if parkee.bridge is not None:
+            leave(self.pbx, parkee.bridge, parkee)
+        exten = park_dial_exten(parked.parker_dial_string)
+        parkee.context, parkee.exten, parkee.priority = PARK_DIAL_CONTEXT, exten, 1
+        async_goto(parkee, PARK_DIAL_CONTEXT, exten)
+        for _ in range(5):  # the Dial returns (AGIExecEnd) before the event is published (j2)
+            await asyncio.sleep(0)
+        self._publish("ParkedCallTimeOut", parked)
+
+    def event(self, name: str, parked: Parked, retriever: Channel | None = None) -> AmiMessage:
+        """The ``ParkedCall``-style event of *parked* as it is now."""
+        duration = int(self.pbx.sim_elapsed(parked.since))
+        return control_events.parked_call(
             self.pbx,
             name,
             parked.parkee,
             lot=LOT,
             space=parked.space,
             parker_dial_string=parked.parker_dial_string,
-            timeout=parked.timeout,
-            duration=int(self.pbx.sim_elapsed(parked.since)),
+            timeout=max(parked.timeout - duration, 0),  # the time left: 45 → 43 after 2 s (j1)
+            duration=duration,
             retriever=retriever,
         )
-        self.pbx.emit_for(parked.parkee, message)
+
+    def _publish(self, name: str, parked: Parked, retriever: Channel | None = None) -> None:
+        self.pbx.emit_for(parked.parkee, self.event(name, parked, retriever))
 
 
 _lots: weakref.WeakKeyDictionary[Pbx, ParkingLot] = weakref.WeakKeyDictionary()

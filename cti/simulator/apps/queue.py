@@ -17,7 +17,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from cti.simulator.apps.dial import DialAttempt, OutboundLeg, bridge_until_hangup, create_leg, unbridge
+from cti.simulator.apps.dial import bridge_until_hangup, unbridge
+from cti.simulator.apps.legs import DialAttempt, OutboundLeg, create_leg
 from cti.simulator.channels import Channel, wait_any_hangup
 from cti.simulator.core import Pbx
 from cti.simulator.queue import (

@@ -14,6 +14,9 @@ Contexts:
 * ``dtmf-lab`` (``s``, ``once``): the DTMF experiments of trace f.
 * ``driver-caller`` (``s``): ``Wait(600)``, ``Hangup()`` — the far end of a
   call originated straight to a device (trace n; :meth:`PbxSimulator.call_device`).
+* the lab contexts of traces h–o (``lab-agi``, ``agents-deaf``, ``lab-xfer``,
+  ``lab-redirected``): :mod:`cti.simulator.dialplan.lab`; ``parkedcalls`` and
+  ``park-dial`` (res_parking's): :mod:`cti.simulator.dialplan.parking`.
 
 Each application runs with its priority and emits ``Newexten``; a negative
 application result or a hung-up channel ends the dialplan, after which the
@@ -31,12 +34,15 @@ from cti.simulator.apps.basic import find_app
 from cti.simulator.bridging import take_goto
 from cti.simulator.channels import Channel
 from cti.simulator.core import Pbx
-from cti.simulator.dialplan_control import CONTROL_CONTEXTS
+from cti.simulator.dialplan.control import CONTROL_CONTEXTS
+from cti.simulator.dialplan.lab import LAB_CONTEXTS
+from cti.simulator.dialplan.parking import PARKING_CONTEXTS
 from cti.simulator.events import callerid_all
 
 __all__ = ["Dialplan", "Frame"]
 
-log = logging.getLogger(__name__)
+# The package's name: the dialplan logs as it did before it became a package.
+log = logging.getLogger("cti.simulator.dialplan")
 
 FOREVER = "31536000"
 
@@ -96,6 +102,8 @@ class Dialplan:
             "dtmf-lab": (lambda exten: exten in ("s", "once"), self._dtmf_lab),
             "driver-caller": (lambda exten: exten == "s", self._driver_caller),
             **CONTROL_CONTEXTS,
+            **LAB_CONTEXTS,
+            **PARKING_CONTEXTS,
         }
         pbx.dialplan = self
 
@@ -187,6 +195,10 @@ class Dialplan:
         await f.run(2, "Ringing", "")
         await f.run(3, "Wait", delay)
         await f.run(4, "Answer", "")
+        if not talk:
+            # AGENT_<exten>_TALK empty: the h–o lab's phone (conf-live-h-o), Echo() until hung up.
+            await f.run(5, "Echo", "")
+            return
         await f.run(5, "Wait", talk)
         await f.run(6, "Hangup", "")
 

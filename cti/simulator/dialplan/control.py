@@ -21,18 +21,20 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cti.simulator.dialplan import Frame
+    from cti.simulator.dialplan.engine import Frame
 
 __all__ = ["CONTROL_CONTEXTS", "DIAL_CONTEXT", "PSTN_CONTEXT"]
 
 DIAL_CONTEXT = "bankcti-dial"
 PSTN_CONTEXT = "pstn"
 FOREVER = "31536000"
+#: The sample's keypad alias of ``agent`` for attended transfers (config/asterisk/extensions.conf).
+ATXFER_AGENT_EXTEN = "*82"
 _NUMBER = re.compile(r"\+?[0-9]{2,20}")
 
 
 def _is_dial_exten(exten: str) -> bool:
-    return exten in ("queue", "agent") or bool(_NUMBER.fullmatch(exten))
+    return exten in ("queue", "agent", ATXFER_AGENT_EXTEN) or bool(_NUMBER.fullmatch(exten))
 
 
 async def _bankcti_dial(f: Frame) -> None:
@@ -42,7 +44,7 @@ async def _bankcti_dial(f: Frame) -> None:
         await f.run(1, "AGI", f"agi://{config.agi_host}:{config.agi_port}/{config.inbound_script}")
         await f.run(2, "Hangup", "")
         return
-    if exten == "agent":
+    if exten in ("agent", ATXFER_AGENT_EXTEN):
         await f.run(1, "Dial", f"{f.var('BANKCTI_TRANSFER_DEVICE')},30")
         await f.run(2, "Hangup", "")
         return
