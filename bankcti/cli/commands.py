@@ -218,7 +218,7 @@ async def demo(settings: Settings, *, ami_port: int | None = None, fastagi_port:
             "",
             "bankcti demo is running.",
             f"  console:   {stack.http_url}/   (API docs: /docs)",
-            "  log in as: agent1 / demo   or agent2 / demo   (supervisor: super1 / demo)",
+            "  log in as: agent1 / demo or agent2 / demo  (supervisor: super1 / demo; admin: admin1 / demo)",
             f"  data:      {settings.data_dir}   (database: {database})",
             f"  PBX:       simulated Asterisk, AMI on {ami}, FastAGI on {fastagi}, "
             f"a call every ~{settings.simulator_call_interval:g} s",

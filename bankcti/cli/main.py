@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bankcti.cli.agents_args import add_parsers as add_agent_parsers
 from bankcti.logs import configure_logging
 from bankcti.settings import Settings, SettingsError, load_settings
 
@@ -202,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[data],
         help="segment the customers now and print a summary (progress on stderr)",
     )
+    add_agent_parsers(sub, data)
     return parser
 
 
@@ -253,7 +255,7 @@ def _data_dir_use(args: argparse.Namespace, settings: Settings) -> str:
         return "creates"
     if command in {"serve", "import"}:
         return "needs"  # the pepper (and the pid file, history spool and console sessions of serve)
-    if command in {"analytics", "commission"}:
+    if command in {"analytics", "commission", "agents", "admin"}:
         return "needs" if not settings.database_url else "none"
     if command == "prompts":
         return "needs" if args.out is None else "none"  # the default --out is <data_dir>/sounds
@@ -358,6 +360,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             )
         except RouteBenchError as exc:
             raise UserError(str(exc)) from None
+    if args.command in ("agents", "admin"):
+        from bankcti.cli.agents import runner
+
+        return _run(runner(args, settings))
     if args.command == "commission":
         from bankcti.cli.commission import commission_run
 

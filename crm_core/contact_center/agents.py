@@ -210,3 +210,17 @@ class AgentDirectory:
             raise AgentExistsError(f"agent {login!r} already exists") from None
         log.info("agent.created", extra={"login": login, "role": role})
         return _profile(agent)
+
+    async def credential_stamps(self) -> dict[str, str]:
+        """Login → a digest of its password hash and active flag: it changes when either does.
+
+        A service compares two readings to find the accounts whose sessions
+        must end (disabled, or given a new password by another process); the
+        digest reveals nothing of the hash.
+        """
+        async with self._sessions() as session:
+            rows = (await session.execute(select(Agent.login, Agent.password_hash, Agent.active))).all()
+        return {
+            login: hashlib.sha256(f"{active}:{password_hash}".encode()).hexdigest()[:32]
+            for login, password_hash, active in rows
+        }

@@ -42,6 +42,7 @@ from crm_core.models.coltypes import utcnow
 from crm_core.selfservice.schemas import PIN_ACCOUNT_TYPES
 
 __all__ = [
+    "ADMIN_LOGIN",
     "DEMO_PASSWORD",
     "DEMO_PIN",
     "DEMO_QUEUES",
@@ -57,6 +58,10 @@ DEMO_PASSWORD = "demo"
 DEMO_QUEUES = ("accounts", "cards", "general", "priority")
 SUPERVISOR_LOGIN = "super1"
 SUPERVISOR_EXTENSION = "1900"
+#: The demo's administrator: manages agent accounts at /admin; takes no calls (no queues, not in the ACD).
+ADMIN_LOGIN = "admin1"
+ADMIN_NAME = "Demo Admin"
+ADMIN_EXTENSION = "1901"
 _KNOWN_NUMBERS = 8
 
 
@@ -72,6 +77,7 @@ class DemoSummary(BaseModel):
     agent_logins: list[str]
     supervisor_login: str
     password: str
+    admin_login: str = ADMIN_LOGIN
     known_numbers: list[str]  # E.164 numbers of demo customers, for the demo caller generator
     shared_number: str | None  # one landline of two customers (the several-matches screen-pop)
     teams: list[str]
@@ -105,6 +111,7 @@ async def _seed_agents(
     names = demo_agent_names(count + 1, seed)
     wanted = [(f"agent{i + 1}", names[i], str(1001 + i), "agent", _agent_queues(i)) for i in range(count)]
     wanted.append((SUPERVISOR_LOGIN, names[count], SUPERVISOR_EXTENSION, "supervisor", list(DEMO_QUEUES)))
+    wanted.append((ADMIN_LOGIN, ADMIN_NAME, ADMIN_EXTENSION, "admin", []))
     created = 0
     for login, name, extension, role, queues in wanted:
         if login in existing:
@@ -118,7 +125,7 @@ async def _seed_agents(
         except AgentExistsError:
             continue  # a concurrent seeding got there first
         created += 1
-    return created, [w[0] for w in wanted[:-1]]
+    return created, [login for login, _, _, role, _ in wanted if role == "agent"]
 
 
 async def _seed_teams(session: AsyncSession, logins: list[str]) -> list[int]:
@@ -222,7 +229,7 @@ async def seed_demo(
 
     Creates agents ``agent1``..``agent<agents>`` (extensions 1001.., devices
     ``Local/1001@agents``.., queues among accounts/cards/general) and the
-    supervisor ``super1``, all with password ``demo``, then ``customers``
+    supervisor ``super1`` and the admin ``admin1``, all with password ``demo``, then ``customers``
     customers generated from ``seed`` (see :func:`crm_core.demo.data.demo_customers`;
     ``customers_total`` counts live ones, the recycle bin aside).  Agents
     are spread over :data:`DEMO_TEAMS`, both supervised by ``super1``.
@@ -266,7 +273,7 @@ async def seed_demo(
         shared_number=shared,
         teams=list(DEMO_TEAMS),
         message=(
-            f"demo agents {logins[0]}..{logins[-1]} and supervisor {SUPERVISOR_LOGIN} "
+            f"demo agents {logins[0]}..{logins[-1]}, supervisor {SUPERVISOR_LOGIN} and admin {ADMIN_LOGIN} "
             f"have password '{DEMO_PASSWORD}'; IVR PIN of every demo account: {DEMO_PIN}"
         ),
         demo_pin=DEMO_PIN,

@@ -26,6 +26,14 @@ DATA_COMMANDS = [
     ("commission", "run", "--period", "2026-11"),
     ("prompts", "build"),
     ("ivr", "reload"),
+    ("agents", "add", "ann", "--name", "Ann", "--extension", "1001"),
+    ("agents", "list"),
+    ("agents", "set", "ann"),
+    ("agents", "disable", "ann"),
+    ("agents", "enable", "ann"),
+    ("agents", "password", "ann"),
+    ("agents", "import", "agents.csv"),
+    ("admin", "create", "root", "--name", "Root"),
 ]
 
 

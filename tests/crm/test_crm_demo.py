@@ -70,10 +70,10 @@ async def test_seed_twice_changes_nothing(sessions: async_sessionmaker[AsyncSess
     second = await seed_demo(sessions, pepper=PEPPER)
     deleted = sum(1 for p in demo_customers(60, 6, 7) if p.deleted_ago is not None)
     assert deleted > 0
-    assert (first.customers_created, first.agents_created) == (60, 7)
+    assert (first.customers_created, first.agents_created) == (60, 8)  # 6 agents, super1, admin1
     assert (second.customers_created, second.agents_created) == (0, 0)
     assert second.customers_total == first.customers_total == 60 - deleted  # the recycle bin aside
-    assert second.agents_total == first.agents_total == 7
+    assert second.agents_total == first.agents_total == 8
     assert await _snapshot(sessions) == before
     assert all(count > 0 for count in before[0])  # every table has demo rows
     assert await InteractionWriter(sessions).count() == interactions > 0
