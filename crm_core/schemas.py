@@ -12,7 +12,15 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AccountCard", "CustomerCard", "FollowUpCard", "InteractionRecord", "IvrStep"]
+__all__ = [
+    "AccountCard",
+    "CallEndRecord",
+    "CustomerCard",
+    "FollowUpCard",
+    "InteractionRecord",
+    "IvrStep",
+    "LegRecord",
+]
 
 
 class AccountCard(BaseModel):
@@ -73,6 +81,9 @@ class InteractionRecord(BaseModel):
 
     Fields left ``None`` do not overwrite what is already stored, so partial
     updates from different moments of a call (IVR, queue, agent's note) merge.
+    ``arrived_at``, ``queued_at``, ``offered_at`` and ``answered_at`` are the
+    call's *first* arrival, queueing, offer and answer: once stored they are
+    kept (a call transferred back into a queue adds legs, it does not restart).
     """
 
     call_id: str
@@ -89,7 +100,8 @@ class InteractionRecord(BaseModel):
     offered_at: datetime | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
-    # answered, abandoned_in_ivr, abandoned_in_queue, ended_in_ivr, no_agent, failed, interrupted
+    # answered, abandoned_in_ivr, abandoned_in_queue, ended_in_ivr, no_agent, failed, ended_unobserved
+    # (interrupted: rows written before bankcti stopped recording shutdowns as ends)
     outcome: str | None = None
     disposition: str | None = None
     notes: str | None = None
@@ -100,3 +112,48 @@ class InteractionRecord(BaseModel):
     #: Read only (ignored by writes): how the customer was linked after the fact, one of
     #: ``crm_core.models.CUSTOMER_LINKS``; ``None`` when the IVR or a user linked it (or nobody).
     customer_link: str | None = None
+    #: The last moment bankcti saw the call live, written when it stops observing a call it cannot
+    #: follow to its end (a shutdown); with ``found_gone_at`` it bounds an end nobody observed.
+    last_seen_at: datetime | None = None
+    #: Read only: when bankcti found the call gone from the PBX (outcome ``ended_unobserved``).
+    found_gone_at: datetime | None = None
+
+
+class LegRecord(BaseModel):
+    """One leg of a call (``crm_core.models.InteractionLeg``), upserted by ``(call_id, leg_key)``.
+
+    ``None`` fields keep what is stored; ``kind`` and ``started_at`` are
+    needed only by the first write of a leg (a later write may repeat them).
+    """
+
+    call_id: str = Field(min_length=1, max_length=64)
+    leg_key: str = Field(min_length=1, max_length=64)
+    kind: str | None = None  # ivr, queue, agent, external, hold
+    queue: str | None = None
+    agent_login: str | None = None
+    target: str | None = None
+    started_at: datetime | None = None
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    transferred_to: str | None = None
+
+
+class CallEndRecord(BaseModel):
+    """The end of a call as the PBX (or its absence) says: closes the interaction and its open legs.
+
+    ``ended_at`` is the PBX's end; ``None`` with outcome ``ended_unobserved``
+    means the call ended while bankcti was not observing it, between
+    ``last_seen_at`` and ``found_gone_at``.  Open legs are closed at
+    ``ended_at`` (an answered agent leg ``completed``, any other
+    ``caller_hung_up``) or, unobserved, with reason ``ended_unobserved`` and
+    no time.
+    """
+
+    call_id: str = Field(min_length=1, max_length=64)
+    outcome: str = Field(min_length=1, max_length=32)
+    ended_at: datetime | None = None
+    agent_login: str | None = None
+    last_seen_at: datetime | None = None
+    found_gone_at: datetime | None = None

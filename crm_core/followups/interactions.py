@@ -1,11 +1,14 @@
-"""The follow-up history writer: one row per call, upserted by ``call_id`` (Linkedid).
+"""The follow-up history writer: one row per call, upserted by ``call_id`` (Linkedid), with its legs.
 
 Facts about a call arrive at different moments and possibly more than once
 (IVR path, queueing, answer, hang-up, the agent's note, replayed events).
 Each is an ``INSERT … ON CONFLICT (call_id) DO UPDATE`` touching only the
 fields it carries, so writes merge in any order, a replay changes nothing,
 and concurrent writers for one call never create two rows (SQLite and
-PostgreSQL alike).  Every write of a row linked to a customer also moves
+PostgreSQL alike).  The call's first arrival, queueing, offer and answer are
+kept once stored: a call transferred back into a queue adds legs
+(:mod:`crm_core.followups.legs`) and never restarts the row.  Every write of
+a row linked to a customer also moves
 ``customers.last_follow_up_at`` forward in the same transaction: the
 release-to-pool rule of :mod:`crm_core.protection.service` reads it.
 
@@ -27,6 +30,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.customers.directory import live_customers_with_number
+from crm_core.followups.legs import call_durations, refresh_totals
+from crm_core.followups.timeline import CallTimeline
 from crm_core.models import Agent, Customer, Interaction
 from crm_core.models.coltypes import utcnow
 from crm_core.schemas import InteractionRecord, IvrStep
@@ -50,29 +55,13 @@ _PLAIN_FIELDS = (
     "outcome",
     "disposition",
     "notes",
+    "last_seen_at",
 )
+# The call's first moments: once stored, a later write (a second FastAGI session of a transferred
+# call, a replay) keeps them.
+_FIRST_WINS = frozenset({"arrived_at", "queued_at", "offered_at", "answered_at"})
 # Fields with a default in the record: they overwrite only when set explicitly.
 _DEFAULTED_FIELDS = ("channel", "direction")
-
-
-def call_durations(
-    queued_at: datetime | None, answered_at: datetime | None, ended_at: datetime | None
-) -> tuple[float | None, float | None]:
-    """``(wait_seconds, talk_seconds)`` of a call.
-
-    Wait runs from queueing to the answer, or to the end if never answered
-    (an abandon); talk runs from the answer to the end.  Unknown ends give
-    ``None``; clock skew between sources never gives a negative duration.
-    """
-    wait = None
-    if queued_at is not None:
-        stop = answered_at or ended_at
-        if stop is not None:
-            wait = max(0.0, (stop - queued_at).total_seconds())
-    talk = None
-    if answered_at is not None and ended_at is not None:
-        talk = max(0.0, (ended_at - answered_at).total_seconds())
-    return wait, talk
 
 
 def _length(name: str) -> int | None:
@@ -109,8 +98,11 @@ def _agent_id(login: str) -> ColumnElement[Any]:
     return select(Agent.id).where(Agent.login == login).scalar_subquery()
 
 
-class InteractionWriter:
-    """Writes and reads the interaction (follow-up) history, idempotently by call id."""
+class InteractionWriter(CallTimeline):
+    """Writes and reads the interaction (follow-up) history, idempotently by call id.
+
+    The legs of a call and its end are :class:`~crm_core.followups.timeline.CallTimeline`'s part.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -156,7 +148,12 @@ class InteractionWriter:
                 **values,
                 **linked,
             )
-            set_: dict[str, Any] = {name: stmt.excluded[name] for name in (*values, *explicit)}
+            set_: dict[str, Any] = {
+                name: func.coalesce(_TABLE.c[name], stmt.excluded[name])
+                if name in _FIRST_WINS
+                else stmt.excluded[name]
+                for name in (*values, *explicit)
+            }
             set_.update({name: func.coalesce(stmt.excluded[name], _TABLE.c[name]) for name in linked})
             set_["updated_at"] = stmt.excluded.updated_at
             stmt = stmt.on_conflict_do_update(index_elements=[Interaction.call_id], set_=set_).returning(
@@ -169,17 +166,9 @@ class InteractionWriter:
                 Interaction.queued_at,
                 Interaction.answered_at,
                 Interaction.ended_at,
-                Interaction.wait_seconds,
-                Interaction.talk_seconds,
             )
             row = (await session.execute(stmt)).one()
-            durations = call_durations(row.queued_at, row.answered_at, row.ended_at)
-            if durations != (row.wait_seconds, row.talk_seconds):
-                await session.execute(
-                    update(Interaction)
-                    .where(Interaction.id == row.id)
-                    .values(wait_seconds=durations[0], talk_seconds=durations[1])
-                )
+            await refresh_totals(session, row.id)
             customer_id = row.customer_id
             if (
                 record.identify_later
@@ -251,6 +240,7 @@ class InteractionWriter:
                 if interaction.ivr_path is None
                 else [IvrStep.model_validate(step) for step in interaction.ivr_path]
             ),
+            found_gone_at=interaction.found_gone_at,
             **{name: getattr(interaction, name) for name in _PLAIN_FIELDS},
         )
 

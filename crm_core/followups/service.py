@@ -27,6 +27,7 @@ from crm_core.access.rules import Access, check
 from crm_core.actor import Actor
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from crm_core.followups.interactions import touch_last_follow_up
+from crm_core.followups.legs import LegView, legs_of
 from crm_core.models import INTERACTION_CHANNELS, INTERACTION_DIRECTIONS, Agent, Interaction
 from crm_core.models.coltypes import utcnow
 from crm_core.paging import Page, check_page
@@ -60,6 +61,12 @@ class FollowUpView(BaseModel):
     call_id: str | None
     agent_login: str | None
     agent_name: str | None
+    #: A call's totals, derived from its legs (seconds; ``None``: not known or not a call).
+    wait_seconds: float | None = None
+    talk_seconds: float | None = None
+    hold_seconds: float | None = None
+    #: A call's legs in the order they started: IVR, queue waits, agents, holds, transfers.
+    legs: list[LegView] = []
 
 
 class FollowUpService:
@@ -159,7 +166,12 @@ class FollowUpService:
                 .limit(page_size)
                 .offset(offset)
             )
-            items = [_to_view(interaction, login, name) for interaction, login, name in rows]
+            found = rows.all()
+            legs = await legs_of(session, [interaction.id for interaction, _, _ in found])
+            items = [
+                _to_view(interaction, login, name, legs.get(interaction.id, []))
+                for interaction, login, name in found
+            ]
             await audit(session, actor, "view", "customer", customer_id, {"view": "follow-ups", "page": page})
         return Page[FollowUpView](items=items, total=int(total or 0), page=page, page_size=page_size)
 
@@ -264,10 +276,13 @@ async def _view(session: AsyncSession, follow_up_id: int) -> FollowUpView:
         _query().where(Interaction.id == follow_up_id).execution_options(populate_existing=True)
     )
     interaction, login, name = result.one()
-    return _to_view(interaction, login, name)
+    legs = await legs_of(session, [interaction.id])
+    return _to_view(interaction, login, name, legs.get(interaction.id, []))
 
 
-def _to_view(interaction: Interaction, login: str | None, name: str | None) -> FollowUpView:
+def _to_view(
+    interaction: Interaction, login: str | None, name: str | None, legs: builtins.list[LegView]
+) -> FollowUpView:
     assert interaction.customer_id is not None
     return FollowUpView(
         id=interaction.id,
@@ -283,4 +298,8 @@ def _to_view(interaction: Interaction, login: str | None, name: str | None) -> F
         call_id=interaction.call_id,
         agent_login=login,
         agent_name=name,
+        wait_seconds=interaction.wait_seconds,
+        talk_seconds=interaction.talk_seconds,
+        hold_seconds=interaction.hold_seconds,
+        legs=legs,
     )

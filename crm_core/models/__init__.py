@@ -8,7 +8,8 @@ convert them to :mod:`crm_core.schemas` before returning.
 Modules: :mod:`crm_core.models.base` (base, value sets),
 :mod:`crm_core.models.people` (teams, users, customers, phones, accounts),
 :mod:`crm_core.models.activity` (follow-ups, transactions, ownership,
-sharing), :mod:`crm_core.models.contracts`, :mod:`crm_core.models.system`
+sharing), :mod:`crm_core.models.legs` (the legs of a call),
+:mod:`crm_core.models.contracts`, :mod:`crm_core.models.system`
 (parameters, audit log, job leases, login failures).
 
 May import: nothing of the CRM but :mod:`crm_core.models.coltypes` (column types that behave the same on
@@ -48,6 +49,7 @@ from crm_core.models.commission import (
     CommissionStatement,
 )
 from crm_core.models.contracts import Contract, ContractInstallment, ContractLine, Payment
+from crm_core.models.legs import LEG_END_REASONS, LEG_KINDS, InteractionLeg
 from crm_core.models.people import Account, Agent, Customer, CustomerContact, PhoneNumber, Team
 from crm_core.models.system import (
     LOGIN_THROTTLE_SCOPES,
@@ -72,6 +74,8 @@ __all__ = [
     "GRANT_ACCESS_LEVELS",
     "INTERACTION_CHANNELS",
     "INTERACTION_DIRECTIONS",
+    "LEG_END_REASONS",
+    "LEG_KINDS",
     "LOGIN_THROTTLE_SCOPES",
     "NAMING_CONVENTION",
     "OWNERSHIP_ACTIONS",
@@ -96,6 +100,7 @@ __all__ = [
     "CustomerContact",
     "CustomerSegment",
     "Interaction",
+    "InteractionLeg",
     "JobLease",
     "LoginFailures",
     "OwnershipHistory",

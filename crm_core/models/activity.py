@@ -79,8 +79,11 @@ class Interaction(Timestamped, Base):
     offered_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # Totals of a call with legs are derived from them (crm_core.followups.legs): wait = the queue
+    # waits, talk = the agents' answered stretches (holds included), hold = the holds.
     wait_seconds: Mapped[float | None]
     talk_seconds: Mapped[float | None]
+    hold_seconds: Mapped[float | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
     disposition: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
@@ -91,6 +94,11 @@ class Interaction(Timestamped, Base):
     #: How the call was tied to a customer after the fact, when the IVR could not look the caller
     #: up (CRM unavailable): see :data:`CUSTOMER_LINKS`.  NULL: linked (or not) by the IVR or a user.
     customer_link: Mapped[str | None] = mapped_column(String(16))
+    #: A call that ended while bankcti was not observing it (outcome ``ended_unobserved``, ended_at
+    #: NULL) ended between these two: the last moment bankcti saw it live (or stopped observing it
+    #: at a shutdown), and the moment it found the call gone from the PBX.  Facts, not a guess.
+    last_seen_at: Mapped[datetime | None]
+    found_gone_at: Mapped[datetime | None]
 
     customer: Mapped[Customer | None] = relationship(lazy="raise")
     agent: Mapped[Agent | None] = relationship(foreign_keys=[agent_id], lazy="raise")

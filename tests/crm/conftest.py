@@ -28,7 +28,8 @@ TABLES = (
     "callback_requests", "lost_card_reports", "job_leases", "parameter_changes", "parameters",
     "payments", "contract_installments",
     "contract_lines", "contracts", "sharing_grants", "ownership_history", "transactions",
-    "customer_contacts", "interactions", "accounts", "phone_numbers", "customers", "teams", "agents",
+    "customer_contacts", "interaction_legs", "interactions", "accounts", "phone_numbers", "customers",
+    "teams", "agents",
 )  # fmt: skip
 #: The append-only trigger of migration 0002 on SQLite (re-created after emptying audit_log).
 SQLITE_AUDIT_DELETE_TRIGGER = (

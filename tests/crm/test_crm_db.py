@@ -36,9 +36,9 @@ TABLES = {
     "callback_requests", "acd_queues", "agent_states", "queue_events", "agent_events",
     "analytics_runs", "customer_segments",
     "commission_rules", "commission_splits", "commission_statements", "commission_lines",
-    "login_failures",
+    "login_failures", "interaction_legs",
 }  # fmt: skip
-HEAD = "0010"
+HEAD = "0011"
 
 
 def _schema_diff(connection: Connection) -> list[object]:
