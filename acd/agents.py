@@ -77,10 +77,7 @@ class AgentBook:
         if login in self._agents:
             raise ValueError(f"agent {login} is already registered")
         served = frozenset([queues] if isinstance(queues, str) else queues)
-        levels = dict(skills or {})
-        for skill, level in levels.items():
-            if not isinstance(level, int) or not 1 <= level <= 5:
-                raise ValueError(f"agent {login}: skill {skill!r} needs a proficiency 1..5, got {level!r}")
+        levels = _levels(login, skills)
         for queue in sorted(served):
             self.add_queue(queue)
         record = AgentRecord(
@@ -95,6 +92,63 @@ class AgentBook:
         self._agents[login] = record
         self._router.update_agent(record)
         return record
+
+    async def update_agent(
+        self,
+        login: str,
+        *,
+        name: str,
+        device: str,
+        queues: Iterable[str],
+        skills: Mapping[str, int] | None = None,
+        teams: Iterable[str] = (),
+    ) -> AgentRecord:
+        """Change a registered agent's name, device, queues, skills or teams while the ACD runs.
+
+        The state is kept: an available agent is offered at once a call their new
+        queues or skills let them take; a call already offered or talking goes on
+        (a new device is dialled from the next offer).  Raises :class:`UnknownAgent`
+        if ``login`` is not registered, :class:`ValueError` for a proficiency outside 1..5.
+        """
+        old = self.status(login)
+        served = frozenset([queues] if isinstance(queues, str) else queues)
+        levels = _levels(login, skills)
+        for queue in sorted(served):
+            self.add_queue(queue)
+        record = replace(old, name=name, device=device, queues=served, skills=levels, teams=frozenset(teams))
+        self._agents[login] = record
+        self._router.update_agent(record)
+        log.info("acd.agent_updated", extra={"agent": login, "queues": sorted(served), "device": device})
+        self._offer_agent(login, self._clock())
+        await self._flush()
+        return self._agents[login]
+
+    async def retire_agent(self, login: str) -> bool:
+        """Take ``login`` out of routing for good (a disabled account); ``True`` once gone.
+
+        No call is offered to them any more.  An agent who is not busy is logged
+        out (recorded as any log-out) and forgotten; one on a call keeps it, is
+        logged out when it and its wrap-up end, and is forgotten by the next call
+        of this method (``False`` until then).  Unknown logins count as gone.
+        """
+        record = self._agents.get(login)
+        if record is None:
+            return True
+        record = replace(record, queues=frozenset())
+        self._agents[login] = record
+        self._router.update_agent(record)
+        if record.state in BUSY:
+            self._agents[login] = replace(record, pause_after_call=LOGOUT_AFTER_CALL)
+            log.info("acd.agent_retiring", extra={"agent": login, "call_id": record.call_id})
+            return False
+        if record.state is not AgentState.LOGGED_OUT:
+            self._go(login, AgentState.LOGGED_OUT, None)
+            await self._flush()
+        self._cancel_wrapup(login)
+        del self._agents[login]
+        self._router.remove_agent(login)
+        log.info("acd.agent_retired", extra={"agent": login})
+        return True
 
     def status(self, login: str) -> AgentRecord:
         """The agent's current record; :class:`UnknownAgent` if not registered."""
@@ -302,6 +356,14 @@ class AgentBook:
         log.info("acd.reconciled", extra={"changed": changed, "busy_devices": len(busy_devices)})
         await self._flush()
         return changed
+
+
+def _levels(login: str, skills: Mapping[str, int] | None) -> dict[str, int]:
+    levels = dict(skills or {})
+    for skill, level in levels.items():
+        if not isinstance(level, int) or not 1 <= level <= 5:
+            raise ValueError(f"agent {login}: skill {skill!r} needs a proficiency 1..5, got {level!r}")
+    return levels
 
 
 def _target(login: str, state: AgentState | str) -> AgentState:

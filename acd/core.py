@@ -254,7 +254,7 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
                 entry.call,
                 "no_answer",
                 agent=login,
-                data={"ring_seconds": round(now - entry.offered_at, 3), "reason": reason},
+                data={"ring_seconds": entry.ring_seconds(now), "reason": reason},
             )
         self._join(entry, config, now)
         entry.ticket._rearm()
@@ -359,6 +359,7 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
             self._emit(entry.call, "offered", agent=login, data={"ring_timeout": entry.ring_timeout(self)})
         entry.group = tuple(group)
         entry.offered_at = now
+        entry.ringing_at = None
         first_login, first_device = group[0]
         offer = Offer(entry.call, first_login, first_device, offered_at=now, group=entry.group)
         entry.ticket._resolve(offer)

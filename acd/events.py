@@ -18,13 +18,16 @@ from crm_core.schemas import CustomerCard, IvrStep
 
 __all__ = [
     "AgentStateChanged",
+    "AgentsChanged",
     "BusEvent",
     "CallConnected",
     "CallEnded",
     "CallOffered",
     "CallQueued",
+    "ConsolePresence",
     "EventSink",
     "EventSource",
+    "PopReceived",
     "QueueTransition",
     "decode",
     "decode_object",
@@ -109,8 +112,57 @@ class QueueTransition(_Event):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class AgentsChanged(_Event):
+    """Agent accounts changed in the database (added, edited, disabled, new password).
+
+    Every service on the bus reads its agents again and applies the difference
+    to its running ACD, and ends the console sessions of accounts disabled or
+    given a new password.  ``source`` names the process that published it (it
+    has applied the change already); ``logins`` are the accounts concerned.
+    """
+
+    type: Literal["agents.changed"] = "agents.changed"
+    source: str = ""
+    logins: list[str] = Field(default_factory=list)
+
+
+class PopReceived(_Event):
+    """An agent's console showed the screen-pop of ``call_id`` (its ``ack`` reached a console gateway).
+
+    ``at`` is when the gateway received the acknowledgement.  The call flow
+    dials the agent's phone only once every ringing agent's pop was received
+    (or its bounded wait is over), so the agent sees the caller before the
+    phone rings.
+    """
+
+    type: Literal["pop.received"] = "pop.received"
+    call_id: str
+    agent_login: str
+
+
+class ConsolePresence(_Event):
+    """How many console connections ``gateway`` now serves for ``agent_login`` (0: none).
+
+    The call flow does not wait for the acknowledgement of a pop no console
+    can show: an agent with no connection on any gateway is dialled at once.
+    """
+
+    type: Literal["console.presence"] = "console.presence"
+    gateway: str
+    agent_login: str
+    connections: int = Field(ge=0)
+
+
 BusEvent = Annotated[
-    CallQueued | CallOffered | CallConnected | CallEnded | AgentStateChanged | QueueTransition,
+    CallQueued
+    | CallOffered
+    | CallConnected
+    | CallEnded
+    | AgentStateChanged
+    | QueueTransition
+    | AgentsChanged
+    | PopReceived
+    | ConsolePresence,
     Field(discriminator="type"),
 ]
 

@@ -110,6 +110,19 @@ class OfferOutcomes:
             data: Mapping[str, object] | None = None,
         ) -> None: ...
 
+    def ring_started(self, call_id: str) -> None:
+        """The phones of the call's current offer start ringing now (the call flow dials them).
+
+        Ring times (``ring_seconds`` of ``connected``, ``no_answer``,
+        ``ring_failed``, ``ring_cancelled``) count from this moment.
+        Ignored when the call is not offered to anyone.
+        """
+        entry = self._calls.get(call_id)
+        if entry is None or not entry.group or entry.connected is not None:
+            log.warning("acd.ring_started_ignored", extra={"call_id": call_id})
+            return
+        entry.ringing_at = self._clock()
+
     async def ring_cancelled(self, call_id: str, *, dial_status: str = "CANCEL") -> None:
         """The caller hung up while the agents' phones rang: the call is abandoned, the agents are free.
 
@@ -128,7 +141,7 @@ class OfferOutcomes:
                     entry.call,
                     "ring_cancelled",
                     agent=login,
-                    data={"ring_seconds": round(now - entry.offered_at, 3), "dial_status": dial_status},
+                    data={"ring_seconds": entry.ring_seconds(now), "dial_status": dial_status},
                 )
         await self.cancel(call_id)
 
@@ -161,7 +174,7 @@ class OfferOutcomes:
                 "ring_failed",
                 agent=login,
                 data={
-                    "ring_seconds": round(now - entry.offered_at, 3),
+                    "ring_seconds": entry.ring_seconds(now),
                     "reason": failure.value,
                     "dial_status": dial_status,
                 },

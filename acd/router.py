@@ -142,6 +142,13 @@ class Router:
             if agent.offerable:
                 pool.add_available(agent)
 
+    def remove_agent(self, login: str) -> None:
+        """Forget ``login`` (retired): out of every pool, never a candidate again."""
+        for key in list(self._agent_pools.get(login, ())):
+            self._leave_pool(self._pools[key], login)
+        self._agent_pools.pop(login, None)
+        self._agents.pop(login, None)
+
     def _join_pool(self, pool: _Pool, agent: AgentRecord) -> None:
         score = pool.score_of(agent)
         if score is not None:

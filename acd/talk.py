@@ -87,7 +87,7 @@ class CallLifecycle:
             agent=winner,
             data={
                 "wait_seconds": round(waited, 3),
-                "ring_seconds": round(now - entry.offered_at, 3),
+                "ring_seconds": entry.ring_seconds(now),
                 "position": entry.original_position,
             },
         )

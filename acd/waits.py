@@ -39,12 +39,25 @@ class CallEntry:
     connected: str | None = None
     connected_at: float | None = None
     offered_at: float = 0.0
+    ringing_at: float | None = None  # when the phones of ``group`` started ringing (Dial), if told
     original_position: int = 0
     overflows_done: int = 0
     timer: asyncio.TimerHandle | None = None
 
     def ring_timeout(self, acd: WaitRules) -> int:
         return acd.queue_config(self.call.queue).ring_timeout
+
+    def ring_seconds(self, now: float) -> float:
+        """How long the phones of the current offer have rung at ``now``.
+
+        From the start of the ringing (:meth:`acd.core.Acd.ring_started`, the
+        call flow's Dial) — not from the reservation, which may come seconds
+        earlier while the caller still hears a prompt.  A dialler that does not
+        report the start of the ringing (a callback's Originate, which rings
+        the agent at once) has it counted from the reservation.
+        """
+        start = self.ringing_at if self.ringing_at is not None else self.offered_at
+        return round(max(0.0, now - start), 3)
 
 
 class WaitRules:

@@ -25,7 +25,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from acd.events import EventSource
+from acd.events import EventSink, EventSource
+from agent_console.admin import AgentRosterPort, admin_router
 from agent_console.api import ConsoleServices, build_router
 from agent_console.calls_api import calls_router
 from agent_console.crm.deps import CrmServices
@@ -33,13 +34,14 @@ from agent_console.crm.errors import install_error_handlers
 from agent_console.crm.popaudit import PopAuditQueue
 from agent_console.crm.routes import crm_router
 from agent_console.hub import Hub
+from agent_console.metrics_api import Metrics, metrics_router
 from agent_console.pop_api import desk_router
 from agent_console.ports import AgentControl, Authenticator, CallControl, LoginGuard, NoteWriter, QueueAdmin
 from agent_console.queues_api import queues_router
+from agent_console.receipts import ReceiptPublisher
 from agent_console.reports_api import reports_router
 from agent_console.sessions import SessionStore
-from agent_console.wallboard import EventFanout, Wallboard, WallboardConfig
-from agent_console.wallboard_api import wallboard_router
+from agent_console.wallboard import EventFanout, Wallboard, WallboardConfig, wallboard_router
 from agent_console.ws import SocketGateway
 
 __all__ = ["DEFAULT_DISPOSITIONS", "STATIC_DIR", "consume_events", "create_app"]
@@ -72,7 +74,7 @@ _POP_AUDIT_GRACE = 2.0  # seconds the shutdown waits for screen-pop audit rows s
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
 #: Bus events the console dispatches before it lets other tasks run.
 DISPATCH_BATCH = 64
-_PAGES = frozenset({"/", "/wallboard", "/reports"})
+_PAGES = frozenset({"/", "/wallboard", "/reports", "/admin"})
 
 
 def create_app(
@@ -94,6 +96,9 @@ def create_app(
     queues: QueueAdmin | None = None,
     login_guard: LoginGuard | None = None,
     pop_audit_spool: Path | None = None,
+    roster: AgentRosterPort | None = None,
+    receipts: EventSink | None = None,
+    metrics: Metrics | None = None,
 ) -> FastAPI:
     """Build the console gateway.
 
@@ -127,6 +132,16 @@ def create_app(
     ``pop_audit_spool`` is the file where screen-pop audit rows wait while
     the database is unavailable (see :mod:`agent_console.crm.popaudit`);
     without it they wait in memory.
+
+    With ``crm`` admins manage agent accounts at ``/admin`` and
+    ``/api/admin/agents`` (:mod:`agent_console.admin`); ``roster`` applies
+    their changes to the running ACD before the answer.
+
+    With ``receipts`` every pop an agent's console acknowledges, and every
+    change in the number of an agent's connections, is published there
+    (:class:`~agent_console.receipts.ReceiptPublisher`): the call flow dials
+    the agent only once the pop was received.  ``metrics`` serves the
+    service's counters at ``GET /api/metrics``.
     """
     if not dispositions or any(not d.strip() for d in dispositions):
         raise ValueError("dispositions must be a non-empty list of non-blank names")
@@ -136,7 +151,13 @@ def create_app(
         raise ValueError("scope_refresh must be positive")
     sessions = SessionStore(session_ttl, path=session_file)
     pops = PopAuditQueue(crm, spool_path=pop_audit_spool) if crm is not None else None
-    hub = Hub(max_pending_pops=min(20, queue_size // 4), on_pop=pops.submit if pops is not None else None)
+    publisher = ReceiptPublisher(receipts) if receipts is not None else None
+    hub = Hub(
+        max_pending_pops=min(20, queue_size // 4),
+        on_pop=pops.submit if pops is not None else None,
+        on_ack=publisher.received if publisher is not None else None,
+        on_presence=publisher.presence if publisher is not None else None,
+    )
     board = Wallboard(wallboard or WallboardConfig(), hub)
     scopes = crm.actors if crm is not None else None
     services = ConsoleServices(
@@ -167,6 +188,8 @@ def create_app(
         tasks.append(asyncio.create_task(board.run(), name="wallboard-push"))
         if pops is not None:
             tasks.append(asyncio.create_task(pops.run(), name="console-pop-audit"))
+        if publisher is not None:
+            tasks.append(asyncio.create_task(publisher.run(), name="console-receipts"))
         try:
             yield
         finally:
@@ -203,8 +226,11 @@ def create_app(
         app.include_router(calls_router(calls, control))
     if queues is not None:
         app.include_router(queues_router(queues))
+    if metrics is not None:
+        app.include_router(metrics_router(metrics))
     if crm is not None:
         app.include_router(crm_router())
+        app.include_router(admin_router(queues, roster))
         app.include_router(reports_router())
         app.include_router(desk_router())
     app.add_api_websocket_route("/ws", gateway.handle, name="live")
@@ -222,6 +248,10 @@ def create_app(
     @app.get("/reports", include_in_schema=False)
     async def reports_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "reports.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/admin", include_in_schema=False)
+    async def admin_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "admin.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_SecurityHeaders)

@@ -3,8 +3,9 @@
 The hub is synchronous on purpose: :meth:`Hub.dispatch` only appends to the
 bounded outbox of each interested :class:`Connection` and never waits for a
 socket, so one slow browser cannot hold back the others.  A connection whose
-outbox is full is dropped (close code 1013); the browser reconnects and gets
-a fresh ``hello`` plus its unacknowledged screen-pops.
+outbox is full is dropped (close code 1013, see :mod:`agent_console.connection`);
+the browser reconnects and gets a fresh ``hello`` plus its unacknowledged
+screen-pops.
 
 Besides routing, the hub remembers which calls were offered to which agent
 (the console lets an agent annotate only those), which customers are on the
@@ -27,7 +28,6 @@ ended before any offer) go to unrestricted observers only.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections import OrderedDict
@@ -35,100 +35,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from acd.events import AgentStateChanged, BusEvent, CallConnected, CallEnded, CallOffered
+from acd.events import (
+    AgentStateChanged,
+    BusEvent,
+    CallConnected,
+    CallEnded,
+    CallOffered,
+    ConsolePresence,
+    PopReceived,
+)
+from agent_console.connection import Connection
 
-__all__ = ["CLOSE_OVERLOADED", "Connection", "Hub", "PopDelivered"]
+__all__ = ["Hub", "PopDelivered"]
 
 log = logging.getLogger(__name__)
-
-CLOSE_OVERLOADED = 1013  # "try again later": the client fell behind and must resync
-
-
-class Connection:
-    """One authenticated websocket: its outbox, sequence numbers and fate.
-
-    Messages are serialised once, numbered with a per-connection ``seq``
-    starting at 1, and queued as text for the connection's writer.
-    """
-
-    def __init__(
-        self,
-        *,
-        login: str,
-        session_key: str,
-        observer: bool,
-        max_queue: int,
-        max_tracked_pops: int = 256,
-        watch: frozenset[str] | None = None,
-        remote_addr: str | None = None,
-    ) -> None:
-        self.login = login
-        self.session_key = session_key
-        self.observer = observer
-        #: For an observer: the agents whose events it may see (``None``: all events).
-        self.watch = watch
-        self.remote_addr = remote_addr
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=max_queue)
-        self.closed = asyncio.Event()
-        self.close_code = 1000
-        self.close_reason = ""
-        self._seq = 0
-        self._pop_seqs: OrderedDict[int, str] = OrderedDict()  # seq -> call_id of own pops
-        self._max_tracked_pops = max_tracked_pops
-
-    def send(self, message_type: str, fields: dict[str, Any] | None = None) -> int | None:
-        """Queue ``{"type", "seq", **fields}``; return its seq (``None`` if dropped)."""
-        extra = fields or {}
-        return self._queue(
-            lambda seq: json.dumps({"type": message_type, "seq": seq, **extra}, separators=(",", ":"))
-        )
-
-    def send_event(self, message_type: str, event_json: str, pop_call_id: str | None = None) -> int | None:
-        """Queue a bus event already serialised as JSON under ``"event"``.
-
-        ``pop_call_id`` marks a screen-pop for this connection's own agent, so
-        that an ``ack`` of the returned seq can be matched to the call.
-        """
-        prefix = '{"type":' + json.dumps(message_type) + ',"seq":'
-        seq = self._queue(lambda seq: prefix + str(seq) + ',"event":' + event_json + "}")
-        if seq is not None and pop_call_id is not None:
-            self._pop_seqs[seq] = pop_call_id
-            if len(self._pop_seqs) > self._max_tracked_pops:
-                self._pop_seqs.popitem(last=False)
-        return seq
-
-    def sees(self, agent_login: str | None) -> bool:
-        """Whether this observer may receive an event about ``agent_login`` (``None``: no agent)."""
-        if self.watch is None:
-            return True
-        return agent_login is not None and agent_login in self.watch
-
-    def take_pop(self, seq: int) -> str | None:
-        """The call id of the screen-pop sent as ``seq``, forgotten once taken."""
-        return self._pop_seqs.pop(seq, None)
-
-    def close(self, code: int, reason: str) -> None:
-        """Ask the connection's handler to close the socket with ``code``."""
-        if self.closed.is_set():
-            return
-        self.close_code = code
-        self.close_reason = reason
-        self.closed.set()
-
-    def _queue(self, render: Callable[[int], str]) -> int | None:
-        if self.closed.is_set():
-            return None
-        seq = self._seq + 1
-        try:
-            self.outbox.put_nowait(render(seq))
-        except asyncio.QueueFull:
-            log.warning(
-                "console.client_overloaded", extra={"login": self.login, "queued": self.outbox.qsize()}
-            )
-            self.close(CLOSE_OVERLOADED, "client too slow; reconnect to resync")
-            return None
-        self._seq = seq
-        return seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +81,11 @@ class Hub:
     customer is queued to an agent's connections — on the offer and on each
     re-send after a reconnection.  It must not block; an exception it
     raises is logged and ignored.
+
+    ``on_ack(login, call_id)`` is called when an agent's connection
+    acknowledges one of its pops, ``on_presence(login, connections)`` when
+    the number of a login's connections changes; both must not block either
+    (see :class:`agent_console.receipts.ReceiptPublisher`).
     """
 
     def __init__(
@@ -171,6 +96,8 @@ class Hub:
         max_tracked_calls: int = 10_000,
         max_live_offers: int = 20,
         on_pop: Callable[[PopDelivered], None] | None = None,
+        on_ack: Callable[[str, str], None] | None = None,
+        on_presence: Callable[[str, int], None] | None = None,
     ) -> None:
         self._by_login: dict[str, set[Connection]] = {}
         self._observers: set[Connection] = set()
@@ -184,6 +111,8 @@ class Hub:
         self._max_tracked_calls = max_tracked_calls
         self._max_live_offers = max_live_offers
         self._on_pop = on_pop
+        self._on_ack = on_ack
+        self._on_presence = on_presence
         self._topics: dict[str, Callable[[Connection], None]] = {}  # topic -> its subscribe handler
 
     @property
@@ -201,9 +130,11 @@ class Hub:
             seq = conn.send_event("call.offered", offer.event_json, pop_call_id=call_id)
             if seq is not None and offer.customer_id is not None:
                 self._notify_pop(conn.login, call_id, offer.customer_id, conn.remote_addr)
-        self._by_login.setdefault(conn.login, set()).add(conn)
+        peers = self._by_login.setdefault(conn.login, set())
+        peers.add(conn)
         if conn.observer:
             self._observers.add(conn)
+        self._presence(conn.login, len(peers))
 
     def observers(self) -> tuple[Connection, ...]:
         """The observer connections (supervisors, admins) attached now."""
@@ -223,10 +154,11 @@ class Hub:
 
     def detach(self, conn: Connection) -> None:
         peers = self._by_login.get(conn.login)
-        if peers is not None:
+        if peers is not None and conn in peers:
             peers.discard(conn)
             if not peers:
                 del self._by_login[conn.login]
+            self._presence(conn.login, len(peers))
         self._observers.discard(conn)
 
     def ack(self, conn: Connection, seq: int) -> bool:
@@ -239,6 +171,11 @@ class Hub:
             pending.pop(call_id, None)
             if not pending:
                 del self._pending[conn.login]
+        if self._on_ack is not None:
+            try:
+                self._on_ack(conn.login, call_id)
+            except Exception:
+                log.exception("console.ack_hook_failed", extra={"login": conn.login, "call_id": call_id})
         return True
 
     def was_offered(self, login: str, call_id: str) -> bool:
@@ -275,6 +212,8 @@ class Hub:
 
     def dispatch(self, event: BusEvent) -> None:
         """Route one bus event; never blocks, never raises for a slow client."""
+        if isinstance(event, PopReceived | ConsolePresence):
+            return  # the consoles' own receipts, for the call flow: nothing to show anyone
         target = self._target(event)
         recipients = {conn for conn in self._observers if conn.sees(target)}
         if target is not None:
@@ -304,6 +243,14 @@ class Hub:
                 popped_to = conn.remote_addr or ""
         if isinstance(event, CallOffered) and event.customer is not None and popped_to is not None:
             self._notify_pop(event.agent_login, event.call_id, event.customer.id, popped_to or None)
+
+    def _presence(self, login: str, connections: int) -> None:
+        if self._on_presence is None:
+            return
+        try:
+            self._on_presence(login, connections)
+        except Exception:
+            log.exception("console.presence_hook_failed", extra={"login": login})
 
     def _notify_pop(self, login: str, call_id: str, customer_id: int, remote_addr: str | None) -> None:
         if self._on_pop is None:

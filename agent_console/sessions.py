@@ -116,6 +116,15 @@ class SessionStore:
             self._save()
         return session
 
+    def revoke_agent(self, login: str) -> list[Session]:
+        """End every session of ``login`` (account disabled or given a new password); return them."""
+        ended = [s for s in self._sessions.values() if s.agent.login == login]
+        for session in ended:
+            del self._sessions[session.key]
+        if ended:
+            self._save()
+        return ended
+
     def remaining(self, key: str) -> float:
         """Seconds the session under ``key`` still lives (0 if it ended)."""
         session = self.get_by_key(key)

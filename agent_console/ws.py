@@ -55,7 +55,8 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from agent_console.hub import CLOSE_OVERLOADED, Connection, Hub
+from agent_console.connection import CLOSE_OVERLOADED, Connection
+from agent_console.hub import Hub
 from agent_console.ports import AgentControl, WatchScopes
 from agent_console.sessions import Session, SessionStore
 

@@ -9,6 +9,7 @@ ended calls to it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -20,6 +21,8 @@ from acd.config import QueueConfig, QueueConfigError, check_references, load_que
 from acd.events import EventSink
 from bankcti.acd_setup import (
     RecordingSink,
+    RosterChanges,
+    apply_roster,
     build_queues,
     busy_devices,
     check_open_hours,
@@ -28,7 +31,7 @@ from bankcti.acd_setup import (
     restore_states,
 )
 from bankcti.callbacks.engine import CallbackEngine, OriginatePort
-from bankcti.callflow import HistoryWriter
+from bankcti.calls import HistoryWriter
 from bankcti.settings import Settings
 from crm_core.contact_center.acd_store import (
     AcdRecorder,
@@ -102,6 +105,9 @@ class AcdRuntime:
             customers=CustomerDirectory(sessions),
         )
         self._callbacks_started = False
+        # Logins registered from the agents table: the ones a roster sync may retire.
+        self._managed: set[str] = set()
+        self._roster_lock = asyncio.Lock()
 
     async def start(self, menu_queues: Iterable[str], *, with_ami: bool) -> None:
         """Queues, agents and their saved states; callbacks at once unless they wait for AMI."""
@@ -117,6 +123,7 @@ class AcdRuntime:
             self.acd.add_queue(queue)
         agents = await load_routing_agents(self._sessions)
         registered = register_agents(self.acd, agents)
+        self._managed = {record.login for record in self.acd.agents()}
         restored = restore_states(self.acd, await load_agent_states(self._sessions))
         log.info(
             "acd.started", extra={"queues": len(queues), "agents": registered, "restored": len(restored)}
@@ -128,6 +135,21 @@ class AcdRuntime:
         if not self._callbacks_started:
             self._callbacks_started = True
             await self.callbacks.start()
+
+    async def sync_agents(self) -> RosterChanges:
+        """Read the agents table again and apply what changed to the running ACD (no restart).
+
+        Added accounts are registered (logged out), changed ones get their new
+        device, queues, skills, name and team at once, disabled ones are logged
+        out and forgotten (after their call, if they are on one).
+        """
+        async with self._roster_lock:
+            agents = await load_routing_agents(self._sessions)
+            return await apply_roster(self.acd, agents, self._managed)
+
+    def queue_names(self) -> list[str]:
+        """Every queue the ACD runs: what an agent may be put in."""
+        return self.acd.queue_names()
 
     # -- queue administration (agent_console.ports.QueueAdmin) ---------------------------------
 

@@ -7,7 +7,8 @@
   (:func:`check_open_hours`); :func:`make_is_open` keeps a queue whose
   calendar went missing since (a menu reload) closed.
 * Agents come from the CRM with their skills and team; their last states are
-  restored from ``agent_states``.
+  restored from ``agent_states``.  :func:`apply_roster` brings a running ACD
+  in line with the accounts as they are now (added, changed, disabled).
 * :class:`RecordingSink` publishes the ACD's events on the bus and records
   them (``queue_events``, ``agent_events``, ``agent_states``).
 * :func:`busy_devices` reads the PBX's channel list for
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +40,8 @@ from ivr import MenuSet
 
 __all__ = [
     "RecordingSink",
+    "RosterChanges",
+    "apply_roster",
     "build_queues",
     "busy_devices",
     "check_open_hours",
@@ -165,6 +169,85 @@ def register_agents(acd: Acd, agents: Iterable[RoutingAgent]) -> int:
             )
             count += 1
     return count
+
+
+def _routes_calls(agent: RoutingAgent) -> bool:
+    return agent.role == "agent" or bool(agent.queues)
+
+
+@dataclass(frozen=True)
+class RosterChanges:
+    """What :func:`apply_roster` did to the running ACD (logins)."""
+
+    registered: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    retiring: list[str] = field(default_factory=list)  # still on a call: logged out and forgotten after it
+
+    def __bool__(self) -> bool:
+        return bool(self.registered or self.updated or self.retired or self.retiring)
+
+
+async def apply_roster(acd: Acd, agents: Iterable[RoutingAgent], managed: set[str]) -> RosterChanges:
+    """Make the running ACD route by ``agents`` (every active account, as just read).
+
+    ``managed`` holds the logins registered from the database (updated in
+    place): only those are retired when their account is disabled or no longer
+    takes calls, so an agent registered some other way is left alone.  A
+    changed device, name, team, queue or skill applies at once without touching
+    the agent's state; a new agent starts logged out.
+    """
+    changes = RosterChanges()
+    wanted = {agent.login: agent for agent in agents if _routes_calls(agent)}
+    current = {record.login: record for record in acd.agents()}
+    for login, agent in sorted(wanted.items()):
+        teams = [agent.team] if agent.team else []
+        record = current.get(login)
+        try:
+            if record is None:
+                acd.register_agent(
+                    login, agent.name, agent.device, set(agent.queues), skills=agent.skills, teams=teams
+                )
+                changes.registered.append(login)
+            elif (record.name, record.device, record.queues, dict(record.skills), record.teams) != (
+                agent.name,
+                agent.device,
+                frozenset(agent.queues),
+                agent.skills,
+                frozenset(teams),
+            ):
+                await acd.update_agent(
+                    login,
+                    name=agent.name,
+                    device=agent.device,
+                    queues=agent.queues,
+                    skills=agent.skills,
+                    teams=teams,
+                )
+                changes.updated.append(login)
+        except ValueError as exc:
+            # A row written around the checks (a proficiency out of range): this agent keeps what it had,
+            # the others are applied.
+            log.error("acd.roster_agent_refused", extra={"agent": login, "error": str(exc)})
+            continue
+        managed.add(login)
+    for login in sorted(managed - set(wanted)):
+        if await acd.retire_agent(login):
+            managed.discard(login)
+            changes.retired.append(login)
+        else:
+            changes.retiring.append(login)
+    if changes:
+        log.info(
+            "acd.roster_applied",
+            extra={
+                "registered": changes.registered,
+                "updated": changes.updated,
+                "retired": changes.retired,
+                "retiring": changes.retiring,
+            },
+        )
+    return changes
 
 
 def restore_states(acd: Acd, stored: Iterable[StoredAgentState]) -> list[str]:

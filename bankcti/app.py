@@ -20,18 +20,19 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from agent_console.admin import end_agent_sessions
 from agent_console.app import create_app
 from agent_console.crm.deps import CrmServices
 from agent_console.server import ConsoleServer, start_console
-from agent_console.wallboard import WallboardConfig
-from agent_console.wallboard_seed import DbCallHistory
+from agent_console.wallboard import DbCallHistory, WallboardConfig
 from bankcti.acd_runtime import AcdRuntime
 from bankcti.adapters import AcdAgentControl, CrmAuthenticator, CrmNoteWriter
 from bankcti.bus import EventBus, MqttTls, create_bus
 from bankcti.call_control_adapter import ConsoleCallControl
-from bankcti.callflow import CallFlowSettings, InboundCallFlow
+from bankcti.calls import CallAdoption, CallFlowSettings, CallLegs, CallWatch, InboundCallFlow, PopGate
 from bankcti.crm_jobs import register_crm_jobs
 from bankcti.history import ResilientHistory
+from bankcti.roster import AgentRoster
 from bankcti.settings import Settings
 from crm_core.analytics.runner import SegmentationRunner
 from crm_core.contact_center.agents import AgentDirectory
@@ -46,7 +47,7 @@ from crm_core.selfservice.service import SelfService
 from cti.ami.client import AmiClient, AmiError
 from cti.ami.message import AmiMessage
 from cti.control import CallControl
-from cti.devices import DeviceMonitor
+from cti.devices import DeviceMonitor, device_of
 from cti.fastagi import FastAgiServer
 from cti.tracker import Call, CallState, CallTracker
 from ivr import IvrEngine, MenuError, MenuSet, UnknownMenu, load_menus
@@ -111,6 +112,8 @@ class Service:
             settings, self.bus, self.sessions, self.selfservice, self.history, lambda: self.menus
         )
         self.acd = self.acd_runtime.acd
+        # Accounts added, changed or disabled while running reach the ACD and the sessions (bankcti.roster).
+        self.roster = AgentRoster(self.acd_runtime, self.agents, self.bus)
         self.callbacks = self.acd_runtime.callbacks
         self.ivr = IvrEngine(
             self.menus,
@@ -120,6 +123,15 @@ class Service:
             callbacks=self.callbacks,
             ignore_business_hours=settings.ivr_ignore_business_hours,
         )
+        # The agent's phone rings once their console showed the pop (bounded wait): bankcti.calls.pop_gate.
+        self.pop_gate = PopGate(self.bus, wait_ms=settings.acd_pop_ack_wait_ms)
+        self.tracker = CallTracker()
+        # The legs of each call (bankcti.calls.legs), and the PBX's side of them: transfers, holds,
+        # dialplan dials and the true end (bankcti.calls.watch); open calls left by an earlier run are
+        # adopted or closed honestly once the AMI link is up (bankcti.calls.adoption).
+        self.call_legs = CallLegs(self.history)
+        self.call_watch = CallWatch(self.tracker, self.call_legs, self._agent_of_device)
+        self.adoption = CallAdoption(self.interactions, self.call_legs, self.call_watch, self.tracker)
         self.flow = InboundCallFlow(
             ivr=self.ivr,
             acd=self.acd,
@@ -131,8 +143,10 @@ class Service:
                 moh_class=settings.acd_moh_class,
             ),
             callbacks=self.callbacks,
+            pop_gate=self.pop_gate,
+            legs=self.call_legs,
+            watch=self.call_watch if settings.ami_enabled else None,
         )
-        self.tracker = CallTracker()
         self.tracker.on_change(self._on_call_change)
         # Device states from AMI: an agent on a call nobody routed through us is never offered one.
         self.devices = DeviceMonitor()
@@ -180,6 +194,8 @@ class Service:
         # One service per process owns SIGHUP and the pid file (tests may run several, one at a time).
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.reload_menus)
+            # `bankcti agents …` asks for its change to be applied now (else the roster's poll finds it).
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.roster.request_sync)
             self._sighup = True
         self._pid_file.write_text(f"{os.getpid()}\n", encoding="ascii")
 
@@ -187,6 +203,7 @@ class Service:
         if self._sighup:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
             self._sighup = False
         with contextlib.suppress(OSError):
             if self._pid_file.read_text(encoding="ascii").strip() == str(os.getpid()):
@@ -200,7 +217,9 @@ class Service:
     async def start(self) -> None:
         await self.history.start()
         await self.bus.start()
+        await self.pop_gate.start()
         await self.acd_runtime.start(self.menus.queue_names(), with_ami=self.settings.ami_enabled)
+        await self.roster.start()
         await self.fastagi.start()
         if self.settings.jobs_enabled:
             self.jobs.start()
@@ -224,8 +243,12 @@ class Service:
             ),
             calls=self.console_calls,
             queues=self.acd_runtime,
+            roster=self.roster,
             # Screen-pop audit rows the database cannot take (an outage) wait on disk, replayed in order.
             pop_audit_spool=self.settings.data_dir / "pop-audit-spool.jsonl",
+            # Pops the consoles received, and who has a console: the call flow dials after the pop.
+            receipts=self.bus,
+            metrics=lambda: {"pops": self.pop_gate.counters.as_dict()},
             crm=CrmServices.build(
                 self.sessions,
                 pepper=self.pepper,
@@ -233,6 +256,7 @@ class Service:
                 parameters=self.parameters,
             ),
         )
+        self.roster.on_credentials_changed(lambda logins: end_agent_sessions(app, logins))
         self.console = await start_console(
             app,
             self.settings.http_host,
@@ -294,8 +318,11 @@ class Service:
         except AmiError as exc:
             log.warning("ami.resync_failed", extra={"error": str(exc)})
             return
-        self.tracker.resync(channels)
+        with self.call_watch.resyncing():
+            self.tracker.resync(channels)
         log.info("ami.resynced", extra={"channels": len(channels)})
+        # Calls an earlier run left open: adopted if the PBX still has them, else closed as unobserved.
+        await self.adoption.reconcile(self.flow.live_call_ids)
         # Devices first: the reconciliation below offers calls to agents it frees.
         await self.devices.resync(channels)
         # After a restart or a lost link: nobody stuck "on call" without a call, nobody offered while busy.
@@ -310,6 +337,11 @@ class Service:
             self._spawn(self.flow.connected(call.linkedid, answered), "call-connected")
         elif call.state == CallState.ENDED and previous != CallState.ENDED:
             self._spawn(self.acd_runtime.call_ended(call.linkedid), "call-ended")
+
+    def _agent_of_device(self, dialled: str) -> str | None:
+        """The ACD agent whose device ``dialled`` is (a dial string or a channel of it), if any."""
+        device = device_of(dialled)
+        return next((record.login for record in self.acd.agents() if record.device == device), None)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -329,7 +361,10 @@ class Service:
             await self.ami.close()
         if self.console_calls is not None:
             await self.console_calls.close()
+        await self.roster.close()
         await self.acd_runtime.close()
+        await self.call_legs.close_all()
+        await self.pop_gate.close()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -7,7 +7,9 @@ until the database takes it.  A spool left behind by a crash is replayed at
 start.  The spool mechanism is :class:`crm_core.spool.SpooledWriter`, shared
 with the ACD's statistics records and the screen-pop audit.  Writes are
 idempotent merges keyed by the call's Linkedid, so replaying a write that
-did reach the database before the failure does no harm.
+did reach the database before the failure does no harm: the call's row by
+its Linkedid, a leg of it by ``(call_id, leg_key)``, a call's end by its
+call id (it closes only the legs still open).
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from crm_core.followups.interactions import InteractionWriter
-from crm_core.schemas import InteractionRecord
+from crm_core.schemas import CallEndRecord, InteractionRecord, LegRecord
 from crm_core.spool import FileSpool, SpooledWriter
 
 __all__ = ["ResilientHistory"]
 
 
 class ResilientHistory:
-    """``upsert`` and ``save_note`` with a spool for when the database is away."""
+    """The history writes (call, leg, end, note) with a spool for when the database is away."""
 
     def __init__(
         self,
@@ -68,6 +70,12 @@ class ResilientHistory:
     async def upsert(self, record: InteractionRecord) -> None:
         await self._spooled.write({"kind": "upsert", "record": record.model_dump(mode="json")})
 
+    async def upsert_leg(self, leg: LegRecord) -> None:
+        await self._spooled.write({"kind": "leg", "leg": leg.model_dump(mode="json", exclude_none=True)})
+
+    async def end_call(self, end: CallEndRecord) -> None:
+        await self._spooled.write({"kind": "end", "end": end.model_dump(mode="json")})
+
     async def save_note(
         self, call_id: str, *, agent_login: str, notes: str | None, disposition: str | None
     ) -> None:
@@ -89,6 +97,10 @@ class ResilientHistory:
         async with self._serial:
             if entry["kind"] == "upsert":
                 await self._writer.upsert(InteractionRecord.model_validate(entry["record"]))
+            elif entry["kind"] == "leg":
+                await self._writer.upsert_leg(LegRecord.model_validate(entry["leg"]))
+            elif entry["kind"] == "end":
+                await self._writer.end_call(CallEndRecord.model_validate(entry["end"]))
             else:
                 await self._writer.save_note(
                     entry["call_id"],

@@ -83,6 +83,8 @@ class Settings(BaseModel):
     acd_ring_timeout: int = Field(15, ge=1, le=300)
     acd_wrapup_seconds: int = Field(10, ge=0, le=3600)
     acd_hold_poll_ms: int = Field(250, ge=20, le=5000)
+    # How long the phone may wait for the agent's console to show the pop (0: not at all).
+    acd_pop_ack_wait_ms: int = Field(300, ge=0, le=5000)
     acd_moh_class: str = "default"
     acd_max_wait_seconds: int = Field(600, ge=5)
     acd_queue_file: Path = CONFIG_DIR / "queues.toml"

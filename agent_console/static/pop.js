@@ -68,7 +68,7 @@ function accountsTable(accounts) {
 
 export function followUpTable(items) {
   return table(
-    [["col.when"], ["col.channel"], ["col.disposition"], ["col.notes"], ["col.next"], ["col.agent"]],
+    [["col.when"], ["col.channel"], ["col.disposition"], ["col.notes"], ["col.next"], ["col.agent"], ["col.legs"]],
     items.map((f) => [
       [formatWhen(f.at)],
       [`${f.channel} · ${f.direction}`],
@@ -76,9 +76,32 @@ export function followUpTable(items) {
       [f.content ?? f.notes ?? ""],
       [f.next_contact_on || ""],
       [f.agent_name || ""],
+      [legList(f.legs)],
     ]),
     "pop.nofollowups",
   );
+}
+
+// A call's legs, one line each: when it started and ended, what it was (IVR, a queue wait, an
+// agent, a number, a hold), who, when answered and how it ended (transferred → where).
+function legList(legs) {
+  if (!legs || !legs.length) return "";
+  return el("ul", { class: "legs" }, ...legs.map((leg) => el("li", { text: legText(leg) })));
+}
+
+function clock(value) {
+  if (!value) return "";
+  const date = new Date(String(value));
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleTimeString();
+}
+
+function legText(leg) {
+  const who = leg.agent_login || leg.queue || leg.target || "";
+  const end = leg.ended_at ? clock(leg.ended_at) : leg.end_reason ? "?" : "…";
+  const answered = leg.answered_at ? ` · ${t("leg.answered")} ${clock(leg.answered_at)}` : "";
+  const to = leg.transferred_to ? ` → ${leg.transferred_to}` : "";
+  const how = leg.end_reason ? ` (${leg.end_reason.replaceAll("_", " ")}${to})` : "";
+  return `${clock(leg.started_at)}–${end} ${t(`leg.${leg.kind}`)} ${who}${answered}${how}`;
 }
 
 function contractsTable(items) {

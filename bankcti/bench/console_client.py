@@ -35,12 +35,21 @@ class ReceivedMessage:
 
 
 class AgentConsoleClient:
-    """One logged-in agent with one websocket."""
+    """One logged-in agent with one websocket.
 
-    def __init__(self, base_url: str, *, auto_ack: bool = True) -> None:
+    ``auto_ack`` acknowledges each pop as the browser does once it shows it.
+    ``link_delay`` (seconds) models the network between the gateway and a
+    browser farther away than this process: each frame is taken (stamped,
+    acknowledged) that long after the socket delivered it, in order.
+    """
+
+    def __init__(self, base_url: str, *, auto_ack: bool = True, link_delay: float = 0.0) -> None:
+        if link_delay < 0:
+            raise ValueError("link_delay must not be negative")
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=10)
         self._auto_ack = auto_ack
+        self._link_delay = link_delay
         self.token: str | None = None
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -81,13 +90,38 @@ class AgentConsoleClient:
         return await self.next_message("hello")
 
     async def _read(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(Exception):
-            async for frame in ws:
-                message = ReceivedMessage(json.loads(frame), time.time())
-                self.received.append(message)
-                if self._auto_ack and message.type == "call.offered":
-                    await ws.send(json.dumps({"type": "ack", "seq": message.data.get("seq")}))
-                await self._inbox.put(message)
+        if not self._link_delay:
+            with contextlib.suppress(Exception):
+                async for frame in ws:
+                    await self._take(ws, frame)
+            return
+        loop = asyncio.get_running_loop()
+        frames: asyncio.Queue[tuple[float, str | bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            with contextlib.suppress(Exception):
+                while True:
+                    arrived, frame = await frames.get()
+                    await asyncio.sleep(max(0.0, arrived + self._link_delay - loop.time()))
+                    await self._take(ws, frame)
+
+        delivering = asyncio.create_task(deliver(), name="console-client-link")
+        try:
+            with contextlib.suppress(Exception):
+                async for frame in ws:
+                    frames.put_nowait((loop.time(), frame))
+            await asyncio.sleep(self._link_delay)  # the frames still on their way arrive
+        finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
+
+    async def _take(self, ws: ClientConnection, frame: str | bytes) -> None:
+        message = ReceivedMessage(json.loads(frame), time.time())
+        self.received.append(message)
+        if self._auto_ack and message.type == "call.offered":
+            await ws.send(json.dumps({"type": "ack", "seq": message.data.get("seq")}))
+        await self._inbox.put(message)
 
     async def next_message(self, type_: str, *, timeout: float = 10.0) -> ReceivedMessage:  # noqa: ASYNC109
         """The next message of ``type_`` (others received meanwhile are skipped)."""

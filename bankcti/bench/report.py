@@ -135,6 +135,19 @@ def _pop(result: Result) -> list[str]:
         "|---|---|---|---|---|",
         f"| {_n(result['pops'])} | {_n(result['p50_ms'], 1)} ms | {_n(result['p95_ms'], 1)} ms "
         f"| {_n(result['p99_ms'], 1)} ms | {_n(result['max_ms'], 1)} ms |",
+        *_ring_after_pop(result.get("ring_after_pop")),
+    ]
+
+
+def _ring_after_pop(ring: Any) -> list[str]:
+    """Pop received → phone rings (results measured before it existed have none: nothing is shown)."""
+    if not isinstance(ring, Mapping) or not ring.get("pairs"):
+        return []
+    return [
+        "",
+        f"Pop received → the agent's phone starts ringing (`DialBegin`), {_n(ring['pairs'])} pops: "
+        f"min {_n(ring['min_ms'], 1)} ms, p50 {_n(ring['p50_ms'], 1)} ms, p95 {_n(ring['p95_ms'], 1)} ms, "
+        f"max {_n(ring['max_ms'], 1)} ms; phone first: {_n(ring['rang_first'])}.",
     ]
 
 

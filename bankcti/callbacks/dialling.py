@@ -23,7 +23,7 @@ from acd import Acd, Offer
 from acd.events import EventSink, QueueTransition
 from bankcti.callbacks.requests import HeldCallback, OriginatePort
 from bankcti.callbacks.status import CallbackStatusWriter
-from bankcti.callflow import HistoryWriter
+from bankcti.calls import HistoryWriter
 from crm_core.schemas import InteractionRecord
 from cti.ami.message import AmiMessage
 

@@ -52,7 +52,7 @@ from acd.events import EventSink
 from bankcti.callbacks.dialling import UNRECORDED_RETRY_SECONDS, CallbackDialling
 from bankcti.callbacks.requests import CustomerCards, HeldCallback, OriginatePort, routing_of
 from bankcti.callbacks.status import CallbackStatusWriter
-from bankcti.callflow import HistoryWriter
+from bankcti.calls import HistoryWriter
 from crm_core.contact_center.callback_places import CallbackPlace, pending_callback_places
 from crm_core.selfservice.service import SelfService
 

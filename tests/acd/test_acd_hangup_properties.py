@@ -4,7 +4,7 @@ Issue 12, item 1: a caller who hung up while agent6's phone rang left the
 whole floor paused, because the call flow took the ``CANCEL`` for an agent
 no-answer and dialled again from the dead channel.  This machine runs the
 real ACD with the call flow's own decision code
-(:func:`bankcti.dial_outcome.judge` and :func:`~bankcti.dial_outcome.settle_ring`)
+(:func:`bankcti.calls.dial_outcome.judge` and :func:`~bankcti.calls.dial_outcome.settle_ring`)
 the way the call flow loops, and a dead caller channel answers every new
 ``Dial`` with ``CANCEL`` at once — as Asterisk does ("Caller hung up before
 dial", trace i3 in ``tests/fixtures/asterisk``).
@@ -30,7 +30,7 @@ from virtual_time import Sink, VirtualTimeLoop, settle
 
 from acd import Acd, AgentRecord, AgentState, InvalidTransition, QueuedCall, Ticket
 from acd.events import AgentStateChanged
-from bankcti.dial_outcome import RING_FAILURES, Verdict, judge, settle_ring
+from bankcti.calls.dial_outcome import RING_FAILURES, Verdict, judge, settle_ring
 
 #: Every DIALSTATUS app_dial sets, and what the call flow reads when the variable is unset.
 STATUSES = ["ANSWER", "CANCEL", *RING_FAILURES, ""]

@@ -22,7 +22,7 @@ from crm_core.contact_center.agents import AgentDirectory
 from crm_core.db import create_engine, session_factory, upgrade
 from crm_core.demo.seed import SUPERVISOR_LOGIN, seed_demo
 from cti.control_types import ControlSettings, TransferKind
-from cti.simulator.dialplan_control import CONTROL_CONTEXTS, PSTN_CONTEXT
+from cti.simulator.dialplan.control import CONTROL_CONTEXTS, PSTN_CONTEXT
 
 SAMPLES = Path(__file__).resolve().parents[2] / "config" / "asterisk"
 LOCAL_DEVICE = re.compile(r"^Local/(?P<exten>[^@/]+)@(?P<context>[^/]+)(/n)?$")

@@ -57,7 +57,8 @@ USERS = {
 TABLES = (
     "audit_log", "job_leases", "parameter_changes", "parameters", "payments", "contract_installments",
     "contract_lines", "contracts", "sharing_grants", "ownership_history", "transactions",
-    "customer_contacts", "interactions", "accounts", "phone_numbers", "customers", "teams", "agents",
+    "customer_contacts", "interaction_legs", "interactions", "accounts", "phone_numbers", "customers",
+    "teams", "agents",
     "login_failures",
 )  # fmt: skip
 _SQLITE_AUDIT_DELETE_TRIGGER = (

@@ -6,6 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from crm_harness import CrmConsole, ok, refused
 
+from crm_core.followups.interactions import InteractionWriter
+from crm_core.schemas import CallEndRecord, InteractionRecord, LegRecord
+
 
 async def test_follow_ups_are_written_by_writers_and_read_by_readers(crm_console: CrmConsole) -> None:
     zhang = crm_console.customer("zhang")
@@ -82,3 +85,51 @@ async def test_reminders_show_each_user_their_own_scope(crm_console: CrmConsole)
         "Li Na",
         "Wang Fang",
     }
+
+
+async def test_a_calls_follow_up_shows_its_legs_and_totals(crm_console: CrmConsole) -> None:
+    zhang = crm_console.customer("zhang")
+    writer = InteractionWriter(crm_console.sessions)
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+    def at(seconds: int) -> datetime:
+        return t0 + timedelta(seconds=seconds)
+
+    call = "call-legs-1"
+    await writer.upsert(InteractionRecord(call_id=call, customer_id=zhang, arrived_at=at(0)))
+    for leg in (
+        LegRecord(
+            call_id=call, leg_key="q1", kind="queue", queue="general", started_at=at(0), ended_at=at(5)
+        ),
+        LegRecord(
+            call_id=call,
+            leg_key="a1",
+            kind="agent",
+            agent_login="alice",
+            started_at=at(2),
+            answered_at=at(5),
+            ended_at=at(35),
+            end_reason="transferred_blind",
+            transferred_to="queue",
+        ),
+        LegRecord(
+            call_id=call, leg_key="q2", kind="queue", queue="cards", started_at=at(35), ended_at=at(45)
+        ),
+        LegRecord(
+            call_id=call, leg_key="a2", kind="agent", agent_login="bob", started_at=at(40), answered_at=at(45)
+        ),
+    ):
+        await writer.upsert_leg(leg)
+    await writer.end_call(CallEndRecord(call_id=call, outcome="answered", ended_at=at(65)))
+
+    listed = ok(await crm_console.call("GET", f"/api/crm/customers/{zhang}/follow-ups", "alice"))
+    item = next(entry for entry in listed["items"] if entry["call_id"] == call)
+    assert [(leg["kind"], leg["agent_login"] or leg["queue"], leg["end_reason"]) for leg in item["legs"]] == [
+        ("queue", "general", None),
+        ("agent", "alice", "transferred_blind"),
+        ("queue", "cards", None),
+        ("agent", "bob", "completed"),
+    ]
+    assert item["legs"][1]["transferred_to"] == "queue"
+    assert item["legs"][3]["ended_at"].startswith("2026-12-01T09:01:05")
+    assert (item["wait_seconds"], item["talk_seconds"], item["hold_seconds"]) == (15.0, 50.0, None)

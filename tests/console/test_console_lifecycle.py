@@ -23,7 +23,8 @@ from websockets.exceptions import ConnectionClosed
 
 from acd.events import BusEvent
 from agent_console.app import consume_events, create_app
-from agent_console.hub import Connection, Hub
+from agent_console.connection import Connection
+from agent_console.hub import Hub
 from agent_console.server import ConsoleStartupError, start_console
 
 

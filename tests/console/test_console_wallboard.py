@@ -35,9 +35,9 @@ from wallboard_harness import (
 )
 
 from acd.events import AgentStateChanged, CallConnected, CallOffered, CallQueued
-from agent_console.wallboard_build import build_snapshot
-from agent_console.wallboard_figures import TodayFigures, kpis
-from agent_console.wallboard_seed import SeedCall, seed_figures
+from agent_console.wallboard.build import build_snapshot
+from agent_console.wallboard.figures import TodayFigures, kpis
+from agent_console.wallboard.seed import SeedCall, seed_figures
 
 
 def test_hand_computed_day_per_interval_and_in_total() -> None:

@@ -19,8 +19,8 @@ from wallboard_harness import FixedAcd, at
 from websockets.asyncio.client import ClientConnection
 
 from acd.events import CallConnected, CallOffered, CallQueued
-from agent_console.wallboard import WallboardConfig
-from agent_console.wallboard_seed import DbCallHistory
+from agent_console.wallboard.board import WallboardConfig
+from agent_console.wallboard.seed import DbCallHistory
 from crm_core.models import Agent, Interaction
 
 Message = dict[str, Any]

@@ -7,7 +7,7 @@ from typing import Any
 
 from acd.events import BusEvent, CallConnected, CallEnded, CallOffered, CallQueued, QueueTransition
 from acd.views import AcdSnapshot, AgentView, QueueView, WaitingCallView
-from agent_console.wallboard_figures import TodayFigures
+from agent_console.wallboard.figures import TodayFigures
 
 DAY = date(2026, 11, 29)
 NINE = datetime(2026, 11, 29, 9, 0, tzinfo=UTC).timestamp()

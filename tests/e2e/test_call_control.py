@@ -24,6 +24,7 @@ from crm_core.contact_center.agents import AgentDirectory
 from crm_core.customers.directory import CustomerDirectory
 from crm_core.db import create_engine, session_factory
 from crm_core.models import Agent, Team
+from crm_core.schemas import InteractionRecord
 from cti.ami.message import AmiMessage
 from cti.simulator import AgentPhone, CallerScript, SimulatedCall
 
@@ -120,6 +121,17 @@ async def until(check: Callable[[], bool], what: str, within: float = 15.0) -> N
     raise AssertionError(f"{what}: not reached within {within} s")
 
 
+async def ended_record(stack: EmbeddedStack, call_id: str, within: float = 15.0) -> InteractionRecord:
+    """The call's record once its end is written (the PBX's end reaches the history a moment later)."""
+    assert stack.service is not None
+    for _ in range(int(within / 0.02)):
+        record = await stack.service.interactions.get(call_id)
+        if record is not None and record.outcome is not None:
+            return record
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"call {call_id}: no end written within {within} s")
+
+
 def seen(call: SimulatedCall, event: str, **fields: str) -> Callable[[], AmiMessage | None]:
     def find() -> AmiMessage | None:
         for message in call.events:
@@ -192,9 +204,8 @@ async def test_hold_resume_spy_force_state_and_hang_up(db_url: str, tmp_path: Pa
         await anna.console.next_message("call.ended", timeout=15)
         # The forced log-out waited for the end of the call; she is not offered calls any more.
         await until(lambda: state(stack, "anna") in ("logged_out", "paused"), "anna out after the call")
-        assert stack.service is not None
-        record = await stack.service.interactions.get(call_id)
-        assert record is not None and record.outcome == "answered" and record.agent_login == "anna"
+        record = await ended_record(stack, call_id)
+        assert record.outcome == "answered" and record.agent_login == "anna"
         gone = await anna.post(f"/api/calls/{call_id}/hold")
         assert gone.status_code == 403
 
@@ -225,16 +236,24 @@ async def test_blind_transfer_to_a_queue_then_attended_transfer(db_url: str, tmp
         await until(lambda: state(stack, "anna") == "available", "anna free again")
 
         # bob consults anna, drops the consultation, consults again and leaves her the caller.
+        # Atxfer only queues *2 and the digits on bob's channel: bankcti's Dial gave him the
+        # transfer features (option t), so bob is put on hold and the caller hears music (trace k4).
         body = {"kind": "attended", "target_type": "agent", "target": "anna"}
         assert (await bob.post(f"/api/calls/{call_id}/transfer", body)).status_code == 200
-        await until(lambda: seen(call, "Hold", Channel=call.channel)() is not None, "caller held")
+        await until(lambda: seen(call, "Hold", Channel="PJSIP/1002-")() is not None, "bob holds the caller")
+        await until(
+            lambda: any(
+                m.event == "MusicOnHoldStart" and m.get("Channel") == call.channel for m in call.events
+            ),
+            "caller on music",
+        )
         await until(
             lambda: seen(call, "DialEnd", DestChannel="PJSIP/1001-", DialStatus="ANSWER")() is not None,
             "anna",
         )
         cancel = await bob.post(f"/api/calls/{call_id}/transfer/cancel")
         assert cancel.status_code == 200, cancel.text
-        await until(lambda: seen(call, "Unhold", Channel=call.channel)() is not None, "caller back")
+        await until(lambda: seen(call, "Unhold", Channel="PJSIP/1002-")() is not None, "bob back")
         nothing = await bob.post(f"/api/calls/{call_id}/transfer/complete")
         assert nothing.status_code == 409
 

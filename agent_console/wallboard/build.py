@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from acd.views import AcdSnapshot
-from agent_console.wallboard_figures import IntervalCounts, TodayFigures, kpis
-from agent_console.wallboard_schemas import (
+from agent_console.wallboard.figures import IntervalCounts, TodayFigures, kpis
+from agent_console.wallboard.schemas import (
     IntervalSeries,
     WaitingCall,
     WallboardAgent,

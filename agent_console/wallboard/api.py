@@ -11,8 +11,8 @@ from agent_console.auth import bearer_session
 from agent_console.crm.guard import ErrorBody
 from agent_console.ports import WatchScopes
 from agent_console.sessions import Session
-from agent_console.wallboard import Wallboard
-from agent_console.wallboard_schemas import WallboardSnapshot
+from agent_console.wallboard.board import Wallboard
+from agent_console.wallboard.schemas import WallboardSnapshot
 
 __all__ = ["wallboard_router"]
 

@@ -9,7 +9,19 @@ bankcti restart cannot strand a caller in a dialplan queue it no longer knows.
 
 The interaction row is written as soon as the call arrives and merged at each
 step (idempotent by Linkedid), so a crash at any point leaves the history of
-the call up to that point — never nothing.
+the call up to that point — never nothing.  Each stretch of the session is a
+leg of the call (:mod:`bankcti.calls.legs`): the IVR, the queue wait, each
+agent dialled.  A call an agent transferred back into a queue comes back in
+a new session with the same Linkedid: it adds legs, the row keeps its first
+arrival.  With the AMI call tracker (:mod:`bankcti.calls.watch`) the call's
+end is the PBX's: a session that ends while the call lives on (a transfer,
+a redirect) ends nothing; a service that stops under a call records that it
+stopped observing it, never an end.
+
+This module drives the session (IVR, queue wait, dialling the agent); what
+the call reaches on the way — the pop, each ring, the answer, the end — is
+recorded by :class:`bankcti.calls.milestones.CallMilestones`, and the call's
+state and ordered history writes live in :mod:`bankcti.calls.live`.
 """
 
 from __future__ import annotations
@@ -19,19 +31,22 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Protocol
 
 from acd import Acd, Offer, QueuedCall
-from acd.events import CallConnected, CallEnded, CallOffered, EventSink
-from bankcti.dial_outcome import Verdict, judge, settle_ring
-from bankcti.queue_wait import CallbackDesk, QueueWait
-from crm_core.schemas import InteractionRecord, IvrStep
+from acd.events import EventSink
+from bankcti.calls.dial_outcome import Verdict, judge, settle_ring
+from bankcti.calls.legs import CallLegs, LegWriter, utc
+from bankcti.calls.live import CallRecords, HistoryWriter, LiveCall
+from bankcti.calls.milestones import CallMilestones, CallObserver, answering_agent
+from bankcti.calls.pop_gate import PopGate
+from bankcti.calls.queue_wait import CallbackDesk, QueueWait
+from crm_core.schemas import InteractionRecord
 from cti.fastagi import AgiChannel, AgiHangup
 from ivr import IvrEngine, IvrResult
 
-__all__ = ["ROUTED_MEMORY", "CallFlowSettings", "HistoryWriter", "InboundCallFlow"]
+__all__ = ["ROUTED_MEMORY", "CallFlowSettings", "CallHistory", "InboundCallFlow"]
 
 #: Calls whose IVR result is kept for a transfer back into a queue.
 ROUTED_MEMORY = 5000
@@ -39,12 +54,8 @@ ROUTED_MEMORY = 5000
 log = logging.getLogger(__name__)
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
-
-
-class HistoryWriter(Protocol):
-    async def upsert(self, record: InteractionRecord) -> object: ...
+class CallHistory(HistoryWriter, LegWriter, Protocol):
+    """The call's row, its legs and its end (:class:`bankcti.history.ResilientHistory`)."""
 
 
 @dataclass(frozen=True)
@@ -52,23 +63,6 @@ class CallFlowSettings:
     entry_menu: str = "main"
     hold_poll_ms: int = 250
     moh_class: str = "default"
-
-
-@dataclass
-class _LiveCall:
-    """What the flow knows of a call while its FastAGI session runs."""
-
-    call_id: str
-    caller_number: str | None
-    arrived_at: float
-    path: list[IvrStep] = field(default_factory=list)
-    queue: str | None = None
-    agent_login: str | None = None
-    offer: Offer | None = None  # the offer ringing now (or answered)
-    connected_at: float | None = None
-    pop_task: asyncio.Task[None] | None = None
-    # History writes of the call in flight, chained in order: the caller never waits for the database.
-    writes: asyncio.Task[None] | None = None
 
 
 class InboundCallFlow:
@@ -79,18 +73,25 @@ class InboundCallFlow:
         *,
         ivr: IvrEngine,
         acd: Acd,
-        writer: HistoryWriter,
+        writer: CallHistory,
         sink: EventSink,
         settings: CallFlowSettings,
         callbacks: CallbackDesk | None = None,
+        legs: CallLegs | None = None,
+        watch: CallObserver | None = None,
+        pop_gate: PopGate | None = None,
     ) -> None:
         self._ivr = ivr
         self._acd = acd
-        self._writer = writer
-        self._sink = sink
         self._settings = settings
         self._callbacks = callbacks
-        self._live: dict[str, _LiveCall] = {}
+        self._legs = legs if legs is not None else CallLegs(writer)
+        self._watch = watch  # None: no PBX link, each session ends its call as it sees it
+        self._records = CallRecords(writer)
+        self._milestones = CallMilestones(
+            acd=acd, sink=sink, legs=self._legs, records=self._records, watch=watch, pop_gate=pop_gate
+        )
+        self._live: dict[str, LiveCall] = {}
         # What the IVR learnt of recent calls, for a call an agent transfers back into a queue:
         # the next agent's pop shows the same customer and IVR path (bounded: oldest dropped).
         self._routed: OrderedDict[str, IvrResult] = OrderedDict()
@@ -99,24 +100,33 @@ class InboundCallFlow:
     def live_calls(self) -> int:
         return len(self._live)
 
+    @property
+    def live_call_ids(self) -> frozenset[str]:
+        """The calls with a FastAGI session in this process now."""
+        return frozenset(self._live)
+
     async def handle(self, channel: AgiChannel) -> None:
         arrived = time.time()
         call_id = await self._call_id(channel)
-        call = _LiveCall(call_id=call_id, caller_number=channel.caller_id, arrived_at=arrived)
+        call = LiveCall(call_id=call_id, caller_number=channel.caller_id, arrived_at=arrived)
         self._live[call_id] = call
+        if self._watch is not None:
+            self._watch.session_started(call_id)
         log.info("call.arrived", extra={"call_id": call_id, "channel": channel.channel_name})
-        self._write_later(
+        self._records.later(
             call,
-            InteractionRecord(call_id=call_id, caller_number=channel.caller_id, arrived_at=_utc(arrived)),
+            InteractionRecord(call_id=call_id, caller_number=channel.caller_id, arrived_at=utc(arrived)),
         )
         outcome = "failed"
+        stopping = False
         try:
             outcome = await self._run(channel, call)
         except AgiHangup:
             outcome = "abandoned_in_queue" if call.queue else "abandoned_in_ivr"
         except asyncio.CancelledError:
-            # The service is stopping under this call: say so in its history.
-            outcome = "interrupted"
+            # The service stops under this call, which goes on at the PBX (a connected call stays
+            # in its Dial): nothing of its end is known here.  The next start adopts or closes it.
+            stopping = True
             raise
         except Exception:
             # A defect in our own code must still leave the caller's history.
@@ -124,7 +134,10 @@ class InboundCallFlow:
             outcome = "failed"
         finally:
             self._live.pop(call_id, None)
-            await self._finish(call, outcome)
+            if stopping:
+                await self._milestones.stopped(call)
+            else:
+                await self._milestones.finish(call, outcome)
 
     async def _call_id(self, channel: AgiChannel) -> str:
         # Linkedid ties the AGI session to the AMI events of every leg of the call.
@@ -134,7 +147,7 @@ class InboundCallFlow:
             linkedid = None
         return linkedid or channel.uniqueid
 
-    async def _run(self, channel: AgiChannel, call: _LiveCall) -> str:
+    async def _run(self, channel: AgiChannel, call: LiveCall) -> str:
         await channel.answer()
         transfer_queue = await channel.get_variable("BANKCTI_TRANSFER_QUEUE")
         if transfer_queue:
@@ -148,11 +161,15 @@ class InboundCallFlow:
             else:
                 transferred = IvrResult(outcome="routed", route_queue=transfer_queue)
             return await self._queue_and_connect(channel, call, transferred)
+        ivr_leg = self._legs.open(call.call_id, "ivr", at=call.arrived_at)
         result = await self._ivr.run(
             channel, entry=self._settings.entry_menu, on_step=call.path.append, call_id=call.call_id
         )
+        self._legs.close(
+            call.call_id, ivr_leg, at=time.time(), reason=_IVR_ENDS.get(result.outcome, "ended_in_ivr")
+        )
         customer_id = result.customer_id
-        self._write_later(
+        self._records.later(
             call,
             InteractionRecord(
                 call_id=call.call_id,
@@ -171,16 +188,16 @@ class InboundCallFlow:
             self._routed.popitem(last=False)
         return await self._queue_and_connect(channel, call, result)
 
-    async def _queue_and_connect(self, channel: AgiChannel, call: _LiveCall, result: IvrResult) -> str:
+    async def _queue_and_connect(self, channel: AgiChannel, call: LiveCall, result: IvrResult) -> str:
         assert result.route_queue is not None
         queued_at = time.time()
         customer = result.customer
 
         def offered(offer: Offer) -> None:
-            # The screen-pop leaves the instant the ACD reserves the agent; the
-            # FastAGI session notices the offer only when its current
-            # WAIT FOR DIGIT slice returns, and must not hold the pop back.
-            call.pop_task = asyncio.create_task(self._pop(call, result, offer), name="screen-pop")
+            # The screen-pop leaves the instant the ACD reserves the agent, while the
+            # FastAGI session is still inside a prompt or a WAIT FOR DIGIT slice; the
+            # task ends once the agents' consoles received it (or its wait is over).
+            call.pop_task = asyncio.create_task(self._milestones.pop(call, result, offer), name="screen-pop")
 
         ticket = await self._acd.enqueue(
             QueuedCall(
@@ -199,9 +216,10 @@ class InboundCallFlow:
             on_offer=offered,
         )
         call.queue = ticket.call.queue
-        self._write_later(
-            call, InteractionRecord(call_id=call.call_id, queue=call.queue, queued_at=_utc(queued_at))
+        self._records.later(
+            call, InteractionRecord(call_id=call.call_id, queue=call.queue, queued_at=utc(queued_at))
         )
+        call.queue_leg = self._legs.open(call.call_id, "queue", at=queued_at, queue=call.queue)
         waiter = QueueWait(
             channel,
             self._acd,
@@ -218,16 +236,20 @@ class InboundCallFlow:
                 if waited.offer is None:
                     return waited.outcome or "no_agent"
                 offer = waited.offer
+                self._milestones.offered(call, offer)
                 if call.pop_task is not None:
                     await call.pop_task  # the agent sees the caller before the phone rings
                 ring_timeout = self._acd.queue_config(offer.call.queue).ring_timeout
+                # Ring time counts from here (Dial starts the ringing), not from the reservation.
+                self._acd.ring_started(call.call_id)
                 status, dial_result, answered_seconds, peer = await self._dial(
                     channel, offer.dial_string, ring_timeout
                 )
+                call.dial_result = dial_result
                 outcome = judge(status, result=dial_result, caller_hung_up=channel.hung_up)
                 if outcome.verdict is Verdict.ANSWERED:
-                    call.agent_login = _answering_agent(offer, peer)
-                    await self._mark_connected(call, fallback_talk=answered_seconds)
+                    call.agent_login = answering_agent(offer, peer)
+                    await self._milestones.mark_connected(call, fallback_talk=answered_seconds)
                     return "answered"
                 log.info(
                     "call.ring_ended",
@@ -238,6 +260,7 @@ class InboundCallFlow:
                         "failure": outcome.failure.value if outcome.failure else None,
                     },
                 )
+                self._milestones.ring_ended(call, outcome)
                 # A caller gone ends the wait at once: dialling again from a dead channel would
                 # fail every agent of the floor in turn (Asterisk answers CANCEL at once).
                 if not await settle_ring(self._acd, call.call_id, outcome):
@@ -248,42 +271,6 @@ class InboundCallFlow:
             if call.connected_at is None:
                 await self._acd.cancel(call.call_id)
 
-    async def _pop(self, call: _LiveCall, result: IvrResult, offer: Offer) -> None:
-        """The screen-pop, to every agent whose phone is about to ring (a ring-all group: all of them)."""
-        assert call.queue is not None
-        call.agent_login = offer.agent_login
-        call.offer = offer
-        ringing = [login for login, _ in offer.group] or [offer.agent_login]
-        group = ringing if len(ringing) > 1 else []
-        queue = call.queue
-
-        async def pop(login: str) -> None:
-            try:
-                await self._sink.publish(
-                    CallOffered(
-                        at=offer.offered_at,
-                        call_id=call.call_id,
-                        agent_login=login,
-                        group=group,
-                        queue=queue,
-                        caller_number=call.caller_number,
-                        customer=result.customer,
-                        ivr_path=list(result.path),
-                        authentication=result.authentication,
-                    )
-                )
-            except Exception:
-                # The call still rings the agent; the console resyncs on reconnect.
-                log.exception("call.pop_failed", extra={"call_id": call.call_id, "agent": login})
-
-        await asyncio.gather(*(pop(login) for login in ringing))
-        self._write_later(
-            call,
-            InteractionRecord(
-                call_id=call.call_id, agent_login=offer.agent_login, offered_at=_utc(offer.offered_at)
-            ),
-        )
-
     async def _dial(
         self, channel: AgiChannel, dial_string: str, ring_timeout: int
     ) -> tuple[str, int, float, str]:
@@ -291,10 +278,18 @@ class InboundCallFlow:
 
         ``GET VARIABLE`` still works once the caller hung up (trace i3); a
         session that is gone altogether reads as a caller gone (``-1``).
+
+        Options: ``t`` lets the *called* party — the agent — use the transfer
+        features of ``features.conf`` (``atxfer => *2``), which is all AMI
+        ``Atxfer`` does: it queues ``*2`` and the digits on the agent's channel
+        (traces k2–k4: without ``t`` they just reach the customer as tones).
+        ``T`` is left out on purpose: it would let the customer start a
+        transfer by pressing ``*2`` (k3/k4 show the digits work from either
+        side).  ``m(<class>)``: music while the agent rings.
         """
         try:
-            music = f"m({self._settings.moh_class})"
-            result = await channel.exec("Dial", dial_string, str(ring_timeout), music)
+            options = f"tm({self._settings.moh_class})"
+            result = await channel.exec("Dial", dial_string, str(ring_timeout), options)
             status = (await channel.get_variable("DIALSTATUS")) or ""
         except AgiHangup:
             return "", -1, 0.0, ""
@@ -315,82 +310,9 @@ class InboundCallFlow:
         marked here: the return of ``Dial`` names it (``DIALEDPEERNUMBER``).
         """
         call = self._live.get(call_id)
-        if call is None or call.connected_at is not None or call.agent_login is None:
+        if call is None:
             return
-        offer = call.offer
-        if offer is not None and len(offer.group) > 1:
-            answering = _group_member(offer, peer or "")
-            if answering is None:
-                return
-            call.agent_login = answering
-        await self._mark_connected(call, fallback_talk=None)
+        await self._milestones.connected(call, peer)
 
-    async def _mark_connected(self, call: _LiveCall, *, fallback_talk: float | None) -> None:
-        if call.connected_at is not None:
-            return
-        now = time.time()
-        # Without AMI we learn of the answer only when Dial returns: date it back.
-        call.connected_at = now - fallback_talk if fallback_talk else now
-        assert call.agent_login is not None and call.queue is not None
-        await self._acd.call_connected(call.call_id, call.agent_login)
-        await self._sink.publish(
-            CallConnected(call_id=call.call_id, agent_login=call.agent_login, queue=call.queue)
-        )
-        self._write_later(call, InteractionRecord(call_id=call.call_id, answered_at=_utc(call.connected_at)))
-
-    async def _finish(self, call: _LiveCall, outcome: str) -> None:
-        ended = time.time()
-        if call.connected_at is not None:
-            with contextlib.suppress(Exception):
-                await self._acd.call_ended(call.call_id)
-        if call.writes is not None:
-            # The final record lands after every earlier one (they merge by call id).
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(call.writes)
-        await self._write(
-            InteractionRecord(
-                call_id=call.call_id,
-                agent_login=call.agent_login,
-                ended_at=_utc(ended),
-                outcome=outcome,
-                ivr_path=list(call.path) or None,
-            )
-        )
-        await self._sink.publish(
-            CallEnded(call_id=call.call_id, outcome=outcome, agent_login=call.agent_login, queue=call.queue)
-        )
-        log.info("call.ended", extra={"call_id": call.call_id, "outcome": outcome})
-
-    def _write_later(self, call: _LiveCall, record: InteractionRecord) -> None:
-        previous = call.writes
-
-        async def write() -> None:
-            if previous is not None:
-                await previous
-            await self._write(record)
-
-        call.writes = asyncio.create_task(write(), name="history-write")
-
-    async def _write(self, record: InteractionRecord) -> None:
-        try:
-            await self._writer.upsert(record)
-        except Exception:
-            # The database may be briefly unavailable; the call goes on and the
-            # final write at the end of the call carries everything again.
-            log.exception("call.history_write_failed", extra={"call_id": record.call_id})
-
-
-def _answering_agent(offer: Offer, peer: str) -> str:
-    """Which agent of the offer answered: ``DIALEDPEERNUMBER`` names the device for a ring-all group."""
-    return _group_member(offer, peer) or offer.agent_login
-
-
-def _group_member(offer: Offer, peer: str) -> str | None:
-    """The agent of the offer whose device is ``peer`` (device, resource or a channel of it)."""
-    if not peer:
-        return None
-    for login, device in offer.group:
-        _, _, resource = device.partition("/")
-        if peer in (device, resource) or peer.startswith(f"{device}-"):
-            return login
-    return None
+#: How the IVR's result ends its leg.
+_IVR_ENDS = {"routed": "routed", "abandoned": "caller_hung_up"}

@@ -1,11 +1,11 @@
 """The supervisor wallboard: today's live figures, pushed to observers at most once a second.
 
 :class:`Wallboard` folds every bus event into :class:`TodayFigures` (see
-:mod:`agent_console.wallboard_figures` for the definitions) and, when
+:mod:`agent_console.wallboard.figures` for the definitions) and, when
 something changed, sends each subscribed observer connection (supervisor,
 admin) a ``wallboard`` message — ``{"type": "wallboard", "seq": n,
 "event": {...}}`` with a
-:class:`~agent_console.wallboard_schemas.WallboardSnapshot` — no more than
+:class:`~agent_console.wallboard.schemas.WallboardSnapshot` — no more than
 once per ``push_interval``.  A socket subscribes by sending
 ``{"type": "subscribe", "topic": "wallboard"}`` after its ``hello`` and
 gets the current picture at once, so a page that subscribes again after a
@@ -20,7 +20,7 @@ What comes from where:
   a console gateway without the ACD (another process on MQTT) uses the
   states and waiting calls folded from the events instead;
 * counters and ratios of the day come from the events, seeded at start from
-  the follow-up history (:mod:`agent_console.wallboard_seed`).
+  the follow-up history (:mod:`agent_console.wallboard.seed`).
 
 Queue figures are the same for every observer; the agent list is narrowed
 to the agents the observer watches (:attr:`Connection.watch`).
@@ -37,12 +37,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from acd.events import BusEvent
-from agent_console.hub import Connection, Hub
+from agent_console.connection import Connection
+from agent_console.hub import Hub
 from agent_console.ports import LiveAcd
-from agent_console.wallboard_build import build_snapshot
-from agent_console.wallboard_figures import ServiceLevels, TodayFigures
-from agent_console.wallboard_schemas import WallboardSnapshot
-from agent_console.wallboard_seed import CallHistory, seed_figures
+from agent_console.wallboard.build import build_snapshot
+from agent_console.wallboard.figures import ServiceLevels, TodayFigures
+from agent_console.wallboard.schemas import WallboardSnapshot
+from agent_console.wallboard.seed import CallHistory, seed_figures
 
 __all__ = ["TOPIC", "EventFanout", "Wallboard", "WallboardConfig"]
 

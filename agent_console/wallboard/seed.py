@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent_console.wallboard_figures import TodayFigures
+from agent_console.wallboard.figures import TodayFigures
 from crm_core.models import Agent, Interaction
 
 __all__ = ["CallHistory", "DbCallHistory", "SeedCall", "seed_figures"]

@@ -8,6 +8,21 @@ to hang up and be called back *keeping their place*.  When the ACD ends the
 wait itself (:class:`acd.QueueExit`: no agent logged in, queue closed,
 maximum wait) the caller hears why and, where the queue says so, is offered
 a callback.
+
+An agent reserved while the caller hears an announcement must not wait for
+its end (``queue-callback-key`` lasts ~6 s) while their console shows a
+ringing call and their phone is silent.  Every announcement file is played
+with ``STREAM FILE`` stopped the moment the ACD reserves an agent
+(:meth:`cti.fastagi.AgiChannel.stream_file` ``until``: res_agi ends a
+``STREAM FILE`` as soon as the next command reaches its socket).  Two
+pieces stay uninterruptible and bound the delay: a ``SAY NUMBER`` (the
+position or the minutes, well under a second; res_agi gives the say commands
+no way to be stopped over FastAGI) and a music-on-hold slice
+(``WAIT FOR DIGIT`` of ``hold_poll_ms``).  Stopping through the session
+itself needs nothing else: AMI ``ControlPlayback`` (stop) or a ``PlayDTMF``
+escape digit would also end the playback, but need the AMI link and the
+channel's name, and the digit would show in the call's events as a key the
+caller never pressed; ``Redirect`` would end the FastAGI session.
 """
 
 from __future__ import annotations
@@ -124,9 +139,11 @@ class QueueWait:
             if kind == "number":
                 await self._channel.say_number(int(what))
             else:
-                await self._channel.stream_file(str(what))
+                await self._channel.stream_file(str(what), until=self._ticket.offer)
         if first and self._callbacks is not None and not self._ticket.offer.done():
-            pressed = await self._channel.stream_file("bankcti/queue-callback-key", config.callback_key)
+            pressed = await self._channel.stream_file(
+                "bankcti/queue-callback-key", config.callback_key, until=self._ticket.offer
+            )
         self.announcements.append((position, estimate.seconds, estimate.method))
         log.info(
             "queue.announced",
