@@ -75,6 +75,8 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
         self._is_open = is_open
         self._agents: dict[str, AgentRecord] = {}
         self._calls: dict[str, CallEntry] = {}
+        # Calls an earlier run connected and the PBX still has (see :meth:`adopt_connected`).
+        self._adopted: dict[str, tuple[QueuedCall, str, float]] = {}
         # Exact aging rate (points per second): equal priorities must tie, see acd.ordering.
         rate = Fraction(weights.aging_per_minute) / 60
         self._router = Router(rate, Fraction(weights.aging_cap), self._is_logged_in)
@@ -193,6 +195,9 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
     async def cancel(self, call_id: str, reason: str = "abandoned") -> None:
         """The caller left: drop the waiting call, or free the agents reserved for it.
 
+        ``reason``: ``abandoned`` (the caller left: an ``abandoned`` event),
+        ``interrupted`` (bankcti stops: an ``interrupted`` event, never an
+        abandon), anything else (no event).
         The ticket's pending offer fails with :class:`~acd.ticket.CallWithdrawn`.
         A connected call is ended (:meth:`call_ended`); an unknown call is ignored.
         """
@@ -213,10 +218,12 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
             # Not a new idle period: the agent keeps their place among the longest available.
             self._change(login, AgentState.AVAILABLE)
         waited = now - (entry.call.enqueued_at or now)
-        if reason == "abandoned":
+        if reason in ("abandoned", "interrupted"):
+            # "interrupted": the service stops under a waiting call.  Not an abandon: the caller
+            # did not leave; bankcti did, and says so (the PBX decides what comes next).
             self._emit(
                 entry.call,
-                "abandoned",
+                reason,
                 data={
                     "wait_seconds": round(waited, 3),
                     "position": position or 0,

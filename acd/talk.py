@@ -31,6 +31,7 @@ class CallLifecycle:
 
     _agents: dict[str, AgentRecord]
     _calls: dict[str, CallEntry]
+    _adopted: dict[str, tuple[QueuedCall, str, float]]
     _clock: Callable[[], float]
     _outbox: list[BusEvent]
     _wrapups: dict[str, asyncio.TimerHandle]
@@ -97,6 +98,17 @@ class CallLifecycle:
                 self._offer_agent(login, now)
         await self._flush()
 
+    def adopt_connected(self, call: QueuedCall, agent_login: str, talking_for: float) -> None:
+        """A call an earlier run of bankcti connected to ``agent_login`` goes on at the PBX.
+
+        ``talking_for``: seconds since it was answered (from the history).  The
+        agent's ``on_call`` state comes from :meth:`restore`; this only lets
+        the PBX's end of the call (:meth:`call_ended`) emit the ``completed``
+        event the queue statistics need, with the true talk time.  Nothing is
+        emitted now: the ``connected`` event was emitted by the earlier run.
+        """
+        self._adopted[call.call_id] = (call, agent_login, self._clock() - max(0.0, talking_for))
+
     async def call_held(self, call_id: str, held: bool) -> None:
         """The connected call was put on hold (``True``) or resumed; the agent's state follows."""
         login = self._holder(call_id)
@@ -119,6 +131,11 @@ class CallLifecycle:
         entry = self._calls.get(call_id)
         if entry is None:
             login = self._holder(call_id)
+            adopted = self._adopted.pop(call_id, None)
+            if adopted is not None:
+                call, agent, connected_at = adopted
+                talk = self._clock() - connected_at
+                self._emit(call, "completed", agent=agent, data={"talk_seconds": round(talk, 3), "by": by})
             if login is not None:
                 self._after_call(login, call_id, self.wrapup_seconds)
                 await self._flush()

@@ -32,6 +32,7 @@ from bankcti.call_control_adapter import ConsoleCallControl
 from bankcti.calls import CallAdoption, CallFlowSettings, CallLegs, CallWatch, InboundCallFlow, PopGate
 from bankcti.crm_jobs import register_crm_jobs
 from bankcti.history import ResilientHistory
+from bankcti.pidfile import PID_FILE, pid_line, read_pid_file
 from bankcti.roster import AgentRoster
 from bankcti.settings import Settings
 from crm_core.analytics.runner import SegmentationRunner
@@ -54,8 +55,6 @@ from ivr import IvrEngine, MenuError, MenuSet, UnknownMenu, load_menus
 
 __all__ = ["PID_FILE", "Service", "ServicePorts", "mqtt_tls"]
 
-#: Name of the file in the data directory holding the running service's pid (``bankcti ivr reload``).
-PID_FILE = "bankcti.pid"
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,9 @@ class Service:
         # adopted or closed honestly once the AMI link is up (bankcti.calls.adoption).
         self.call_legs = CallLegs(self.history)
         self.call_watch = CallWatch(self.tracker, self.call_legs, self._agent_of_device)
-        self.adoption = CallAdoption(self.interactions, self.call_legs, self.call_watch, self.tracker)
+        self.adoption = CallAdoption(
+            self.interactions, self.call_legs, self.call_watch, self.tracker, acd=self.acd
+        )
         self.flow = InboundCallFlow(
             ivr=self.ivr,
             acd=self.acd,
@@ -197,7 +198,7 @@ class Service:
             # `bankcti agents …` asks for its change to be applied now (else the roster's poll finds it).
             asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.roster.request_sync)
             self._sighup = True
-        self._pid_file.write_text(f"{os.getpid()}\n", encoding="ascii")
+        self._pid_file.write_text(pid_line(), encoding="ascii")
 
     def _remove_reload(self) -> None:
         if self._sighup:
@@ -205,8 +206,8 @@ class Service:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
             self._sighup = False
-        with contextlib.suppress(OSError):
-            if self._pid_file.read_text(encoding="ascii").strip() == str(os.getpid()):
+        with contextlib.suppress(OSError, ValueError):
+            if read_pid_file(self._pid_file)[0] == os.getpid():
                 self._pid_file.unlink()
 
     @property

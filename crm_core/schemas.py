@@ -100,8 +100,9 @@ class InteractionRecord(BaseModel):
     offered_at: datetime | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
-    # answered, abandoned_in_ivr, abandoned_in_queue, ended_in_ivr, no_agent, failed, ended_unobserved
-    # (interrupted: rows written before bankcti stopped recording shutdowns as ends)
+    # answered, abandoned_in_ivr, abandoned_in_queue, ended_in_ivr, no_agent, failed, ended_unobserved,
+    # interrupted (the PBX ended a call still in the IVR or queue after bankcti stopped serving it; rows
+    # written before issue 13 also used it for a shutdown recorded as the call's end)
     outcome: str | None = None
     disposition: str | None = None
     notes: str | None = None

@@ -309,8 +309,8 @@ class TodayFigures:
             return self.ended(event.call_id, "max_wait", event.at)
         if event.event == "callback_requested":
             return self.ended(event.call_id, "callback", event.at)
-        if event.event == "abandoned":
-            return self.ended(event.call_id, "abandoned", event.at)
+        if event.event in ("abandoned", "interrupted"):
+            return self.ended(event.call_id, event.event, event.at)
         return False  # joined, offered, connected…: the call events say the same
 
     def _offered(self, event: CallOffered) -> bool:

@@ -12,7 +12,9 @@ end that no session of this process runs:
   the PBX's own end (``Hangup`` of its last channel) closes it with the true
   talk time.  The ACD already knows the agent is on it: their saved
   ``on_call`` state is restored and kept by the reconciliation with the
-  busy devices (:meth:`acd.Acd.reconcile`);
+  busy devices (:meth:`acd.Acd.reconcile`), and the call is handed back to
+  it (:meth:`acd.Acd.adopt_connected`) so that the PBX's end gives the queue
+  its ``completed`` event with the true talk time;
 * the PBX no longer has it → it ended while bankcti was not observing:
   outcome ``ended_unobserved``, ``ended_at`` NULL, its open legs closed
   ``ended_unobserved`` without a time, and the end bounded by
@@ -31,6 +33,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
+from acd.model import QueuedCall
 from bankcti.calls.legs import CallLegs, utc
 from bankcti.calls.watch import CallWatch
 from crm_core.followups.legs import LegView
@@ -48,14 +51,26 @@ class OpenCalls(Protocol):
     async def get(self, call_id: str) -> InteractionRecord | None: ...
 
 
+class AdoptingAcd(Protocol):
+    def adopt_connected(self, call: QueuedCall, agent_login: str, talking_for: float) -> None: ...
+
+
 class CallAdoption:
     """Reconciles the open calls of the history with the PBX (see the module)."""
 
-    def __init__(self, history: OpenCalls, legs: CallLegs, watch: CallWatch, tracker: CallTracker) -> None:
+    def __init__(
+        self,
+        history: OpenCalls,
+        legs: CallLegs,
+        watch: CallWatch,
+        tracker: CallTracker,
+        acd: AdoptingAcd | None = None,
+    ) -> None:
         self._history = history
         self._legs = legs
         self._watch = watch
         self._tracker = tracker
+        self._acd = acd
 
     async def reconcile(self, sessions: Collection[str]) -> tuple[list[str], list[str]]:
         """Adopt or close every open call but those in ``sessions``; return (adopted, closed) call ids.
@@ -76,7 +91,7 @@ class CallAdoption:
             legs = await self._history.legs(call_id)
             call = self._tracker.get(call_id)
             if call is not None and not call.ended:
-                self._adopt(call_id, legs)
+                await self._adopt(call_id, legs, checked)
                 adopted.append(call_id)
             else:
                 await self._close_unobserved(call_id, legs, checked)
@@ -85,7 +100,7 @@ class CallAdoption:
             log.info("call.adoption", extra={"adopted": adopted, "closed_unobserved": closed})
         return adopted, closed
 
-    def _adopt(self, call_id: str, legs: list[LegView]) -> None:
+    async def _adopt(self, call_id: str, legs: list[LegView], checked: float) -> None:
         still_open = [leg for leg in legs if leg.ended_at is None and leg.end_reason is None]
         talking = [leg for leg in still_open if leg.kind in ("agent", "external")]
         holds = [leg for leg in still_open if leg.kind == "hold"]
@@ -99,6 +114,18 @@ class CallAdoption:
             answered=any(leg.answered_at is not None for leg in legs if leg.kind in ("agent", "external")),
         )
         self._watch.adopt(call_id)
+        if self._acd is not None and agent is not None and agent.agent_login and agent.answered_at:
+            queue = agent.queue or next((leg.queue for leg in reversed(legs) if leg.queue), None)
+            record = await self._history.get(call_id)
+            self._acd.adopt_connected(
+                QueuedCall(
+                    call_id=call_id,
+                    queue=queue or (record.queue if record is not None else None) or "",
+                    customer_id=record.customer_id if record is not None else None,
+                ),
+                agent.agent_login,
+                checked - agent.answered_at.timestamp(),
+            )
         log.info("call.adopted", extra={"call_id": call_id, "agent": agent.agent_login if agent else None})
 
     async def _close_unobserved(self, call_id: str, legs: list[LegView], checked: float) -> None:

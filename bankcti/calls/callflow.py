@@ -220,6 +220,7 @@ class InboundCallFlow:
             call, InteractionRecord(call_id=call.call_id, queue=call.queue, queued_at=utc(queued_at))
         )
         call.queue_leg = self._legs.open(call.call_id, "queue", at=queued_at, queue=call.queue)
+        stopping = False
         waiter = QueueWait(
             channel,
             self._acd,
@@ -267,9 +268,14 @@ class InboundCallFlow:
                     return "abandoned_in_queue" if outcome.verdict is Verdict.CALLER_GONE else "failed"
                 call.agent_login = None
                 call.offer = None
+        except asyncio.CancelledError:
+            stopping = True
+            raise
         finally:
             if call.connected_at is None:
-                await self._acd.cancel(call.call_id)
+                # A service that stops takes the call out of its own ACD without an "abandoned"
+                # event: the caller did not leave, bankcti did (the PBX decides what comes next).
+                await self._acd.cancel(call.call_id, reason="interrupted" if stopping else "abandoned")
 
     async def _dial(
         self, channel: AgiChannel, dial_string: str, ring_timeout: int
@@ -313,6 +319,7 @@ class InboundCallFlow:
         if call is None:
             return
         await self._milestones.connected(call, peer)
+
 
 #: How the IVR's result ends its leg.
 _IVR_ENDS = {"routed": "routed", "abandoned": "caller_hung_up"}

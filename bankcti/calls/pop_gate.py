@@ -75,9 +75,7 @@ class PopGate:
     dials, the pop possibly after it).
     """
 
-    def __init__(
-        self, events: EventSource, *, wait_ms: int, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, events: EventSource, *, wait_ms: int, clock: Callable[[], float] = time.time) -> None:
         if wait_ms < 0:
             raise ValueError("wait_ms must not be negative")
         self._events = events

@@ -24,7 +24,10 @@ writes to the call's legs (:class:`~bankcti.calls.legs.CallLegs`):
   still open).  A call that ends with its session is ended by the session.
   A call found gone only at a resync after the AMI link was down ended
   unobserved: the session's own end if it saw one, else
-  ``ended_unobserved`` with the bounds, never a guessed time.
+  ``ended_unobserved`` with the bounds, never a guessed time.  A caller
+  still in the IVR or the queue when bankcti stops, whose end this process
+  still sees (the PBX drops a caller whose FastAGI session is gone), ends
+  ``interrupted``: bankcti left, not the caller.
 
 Without the tracker knowing a call (no AMI), the session writes the end
 itself, as it sees it.
@@ -128,6 +131,10 @@ class CallWatch:
         followed = self._followed.get(call_id)
         if followed is not None:
             followed.sessions = max(0, followed.sessions - 1)
+            if followed.outcome is None and not self._legs.answered(call_id):
+                # A caller still in the IVR or the queue: if this process still sees the PBX end the
+                # call, it ended because bankcti stopped serving it — not a caller's abandon.
+                followed.outcome = "interrupted"
 
     def adopt(self, call_id: str) -> None:
         """Follow a call an earlier run of bankcti left open and the PBX still has."""

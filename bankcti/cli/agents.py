@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import signal
 import sys
 from collections.abc import Callable, Collection, Coroutine
@@ -112,19 +111,14 @@ def _known_queues(settings: Settings, rows: Collection[str]) -> set[str]:
 
 def _notify(settings: Settings, out: TextIO) -> None:
     """Ask the service running on this data directory to apply the change now (``SIGUSR1``)."""
-    from bankcti.app import PID_FILE  # the service's wiring, loaded only after a change
+    from bankcti.cli.service_signal import ServiceSignalError, signal_service
     from bankcti.roster import POLL_SECONDS
 
-    pid_file = settings.data_dir / PID_FILE
     later = f"a running service applies it within {POLL_SECONDS:g} s"
     try:
-        pid = int(pid_file.read_text(encoding="ascii").strip())
-        os.kill(pid, signal.SIGUSR1)
-    except FileNotFoundError:
-        out.write(f"no service runs on {settings.data_dir}; {later}\n")
-        return
-    except (OSError, ValueError) as exc:
-        out.write(f"could not signal the service ({type(exc).__name__}); {later}\n")
+        pid = signal_service(settings.data_dir, signal.SIGUSR1)
+    except ServiceSignalError as exc:
+        out.write(f"{exc}; {later}\n")
         return
     out.write(f"applied to the running service (pid {pid})\n")
 

@@ -15,7 +15,6 @@ such a typo is caught, and ``ivr reload`` runs it before signalling.)
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -139,21 +138,12 @@ def ivr_check(settings: Settings, files: Sequence[Path]) -> int:
 
 def ivr_reload(settings: Settings) -> int:
     """Check the configured menus, then send SIGHUP to the service whose pid is in the data directory."""
-    from bankcti.app import PID_FILE  # the service's wiring, loaded only when a reload is asked for
+    from bankcti.cli.service_signal import ServiceSignalError, signal_service
 
     ivr_check(settings, [])
-    pid_file = settings.data_dir / PID_FILE
     try:
-        pid = int(pid_file.read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        raise ReloadError(f"no running service: {pid_file} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise ReloadError(f"unreadable pid file {pid_file}: {exc}") from None
-    try:
-        os.kill(pid, signal.SIGHUP)
-    except ProcessLookupError:
-        raise ReloadError(f"no running service: process {pid} from {pid_file} is gone") from None
-    except PermissionError:
-        raise ReloadError(f"not allowed to signal process {pid} (run as the service's user)") from None
+        pid = signal_service(settings.data_dir, signal.SIGHUP)
+    except ServiceSignalError as exc:
+        raise ReloadError(str(exc)) from None
     print(f"reload requested: SIGHUP sent to process {pid}")
     return 0

@@ -182,8 +182,10 @@ async def close_open_legs(session: AsyncSession, interaction_id: int, end: CallE
         .where(open_, InteractionLeg.kind.in_(_TALKING), InteractionLeg.answered_at.is_not(None))
         .values(ended_at=end.ended_at, end_reason="completed")
     )
+    # A call the PBX ended after bankcti stopped serving it was not hung up by the caller.
+    reason = "interrupted" if end.outcome == "interrupted" else "caller_hung_up"
     rest = await session.execute(
-        update(InteractionLeg).where(open_).values(ended_at=end.ended_at, end_reason="caller_hung_up")
+        update(InteractionLeg).where(open_).values(ended_at=end.ended_at, end_reason=reason)
     )
     return int(getattr(talked, "rowcount", 0) or 0) + int(getattr(rest, "rowcount", 0) or 0)
 

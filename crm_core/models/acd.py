@@ -49,6 +49,9 @@ QUEUE_EVENTS = (
     "callback_failed",
     "ring_cancelled",  # the caller hung up while this agent's phone rang (queue_log RINGCANCELED)
     "ring_failed",  # the agent's device was busy or unreachable (DIALSTATUS BUSY, CHANUNAVAIL, …)
+    # bankcti stopped while the call waited or rang: the caller did not leave, bankcti did (no queue_log
+    # line: app_queue has no such event; the PBX decides what happens to the caller next).
+    "interrupted",
 )
 
 

@@ -27,11 +27,12 @@ __all__ = ["LEG_END_REASONS", "LEG_KINDS", "InteractionLeg"]
 #: the customer parked by call control, until unparked.
 LEG_KINDS = ("ivr", "queue", "agent", "external", "hold")
 #: How a leg ended.  ``ended_unobserved``: the call ended while bankcti was not observing it (the
-#: leg's ``ended_at`` stays NULL: never a guessed time).
+#: leg's ``ended_at`` stays NULL: never a guessed time).  ``interrupted``: bankcti stopped while the
+#: caller was in the IVR or the queue, and the PBX ended the call (not the caller's abandon).
 LEG_END_REASONS = (
     "routed", "ended_in_ivr", "answered", "caller_hung_up", "no_agent", "closed", "callback_requested",
     "completed", "no_answer", "ring_failed", "transferred_blind", "transferred_attended", "redirected",
-    "resumed", "timed_out", "failed", "ended_unobserved",
+    "resumed", "timed_out", "failed", "ended_unobserved", "interrupted",
 )  # fmt: skip
 
 

@@ -7,6 +7,8 @@ move); each visit ends one way:
 * ``abandoned`` — the caller hung up while queued,
 * ``timeout`` — the queue's maximum wait ran out (``max_wait``),
 * ``callback`` — the caller left the queue with a callback request,
+* ``interrupted`` — bankcti stopped while the call waited (``interrupted``):
+  neither answered nor abandoned, counted in neither,
 * ``moved`` / ``overflowed`` — the call went on to another queue (a new visit
   starts there), or
 * ``waiting`` — none of the above yet.
@@ -157,6 +159,8 @@ class _CallFolder:
                 visit.original_position = _int(data, "original_position")
         elif kind == "max_wait":
             self._leave(event.at, "timeout", data)
+        elif kind == "interrupted":
+            self._leave(event.at, "interrupted", data)
         elif kind in {"overflowed", "moved"}:
             target = data.get("to_queue")
             if kind == "overflowed" and data.get("mode") != "move":

@@ -197,3 +197,14 @@ def test_bad_timers_are_refused() -> None:
         Acd(Sink(), ring_timeout=0, wrapup_seconds=1)
     with pytest.raises(ValueError):
         Acd(Sink(), ring_timeout=5, wrapup_seconds=-1)
+
+
+async def test_a_waiting_call_interrupted_by_a_stop_is_no_abandon() -> None:
+    # bankcti stops under a waiting call: the ACD says so ("interrupted"), never that the caller left.
+    acd, sink = make_acd()
+    await standby(acd)
+    ticket = await acd.enqueue(QueuedCall("c1", "general"))
+    await acd.cancel("c1", reason="interrupted")
+    events = [e.event for e in sink.events if e.type == "queue.transition" and e.call_id == "c1"]
+    assert "abandoned" not in events and events[-1] == "interrupted"
+    assert ticket.position() is None

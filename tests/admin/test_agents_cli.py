@@ -90,7 +90,7 @@ async def test_agents_add_list_set_disable_and_password(cli: Cli) -> None:
     assert status == 0, err
     password = _password(out, "bob")
     assert await cli.login("bob", password)
-    assert "IAX2/1002" in out and "no service runs on" in out
+    assert "IAX2/1002" in out and "no running service" in out
     audits = await cli.count(AuditLog)
     for bad, field in ((["--device", "PJSIP 1"], "device"), (["--queues", "nowhere"], "queues"),
                        (["--skills", "cards:6"], "skills")):  # fmt: skip

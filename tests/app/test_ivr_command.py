@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bankcti.cli.main import main
+from bankcti.pidfile import pid_line
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,7 +63,7 @@ def test_reload_signals_the_pid_in_the_data_dir(tmp_path: Path, capsys: pytest.C
     try:
         config = _config(tmp_path, REPO / "config" / "ivr")
         (tmp_path / "data").mkdir()
-        (tmp_path / "data" / "bankcti.pid").write_text(f"{os.getpid()}\n")
+        (tmp_path / "data" / "bankcti.pid").write_text(pid_line())
         assert main(["--config", str(config), "ivr", "reload"]) == 0
     finally:
         signal.signal(signal.SIGHUP, previous)

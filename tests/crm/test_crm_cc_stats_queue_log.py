@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_core.models import Interaction
 from crm_core.stats.intervals import ReportRange, parse_zone
 from crm_core.stats.queue_log import QueueLogLine, queue_log_lines
+from crm_core.stats.visits import load_visits
 
 
 def e(hh: int, mm: int, ss: int = 0) -> int:
@@ -98,3 +99,25 @@ async def test_a_caller_hanging_up_while_agents_ring_gives_ringcanceled_then_aba
         f"{e(10, 0, 20)}|c9|retail|Agent/bob|RINGCANCELED|4250",
         f"{e(10, 0, 20)}|c9|retail|NONE|ABANDON|1|1|20",
     ]
+
+
+async def test_a_call_bankcti_stopped_serving_is_neither_abandoned_nor_answered(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # bankcti stopped while c10 waited: its visit ends "interrupted" (the caller did not leave), and
+    # queue_log gains no ABANDON (app_queue has no line for it), nor do the abandon counts.
+    await seed_morning(sessions)
+    async with sessions() as session, session.begin():
+        session.add_all(
+            [
+                q(at(10, 5), "c10", "joined", position=1),
+                q(at(10, 5, 30), "c10", "interrupted", position=1, original_position=1, wait_seconds=30),
+            ]
+        )
+    report = ReportRange.of_days(D.date(), D.date(), parse_zone("UTC"))
+    async with sessions() as session:
+        lines = [line.text() for line in await queue_log_lines(session, report) if "|c10|" in line.text()]
+        visits, _ = await load_visits(session, report)
+    assert lines == [f"{e(10, 5)}|c10|retail|NONE|ENTERQUEUE||"]
+    (visit,) = [v for v in visits if v.call_id == "c10"]
+    assert (visit.outcome, visit.wait_seconds, visit.ended_at) == ("interrupted", 30.0, at(10, 5, 30))

@@ -12,12 +12,16 @@ FastAGI socket).  Two endings:
   unobserved, between the moment bankcti stopped observing it and the
   moment it found it gone; no end time, no talk time is made up.
 
-Either way the shutdown wrote no end and the ACD no ``completed`` event.
+Either way the shutdown wrote no end and the ACD no ``completed`` event; an
+adopted call's ``completed`` comes at the PBX's end, with the true talk time.
+A caller still waiting in the queue when bankcti stops gets no ``abandoned``
+event: the caller did not leave, bankcti did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -66,16 +70,20 @@ async def record_of(stack: EmbeddedStack, call_id: str) -> InteractionRecord | N
     return await stack.service.interactions.get(call_id)
 
 
-async def completed_events(db_url: str, call_id: str) -> list[datetime]:
+async def queue_events(db_url: str, call_id: str, event: str) -> list[QueueEvent]:
     engine = create_engine(db_url)
     try:
         async with session_factory(engine)() as session:
             rows = await session.scalars(
-                select(QueueEvent.at).where(QueueEvent.call_id == call_id, QueueEvent.event == "completed")
+                select(QueueEvent).where(QueueEvent.call_id == call_id, QueueEvent.event == event)
             )
             return list(rows)
     finally:
         await engine.dispose()
+
+
+async def completed_events(db_url: str, call_id: str) -> list[datetime]:
+    return [row.at for row in await queue_events(db_url, call_id, "completed")]
 
 
 async def connected(stack: EmbeddedStack) -> tuple[SimulatedCall, InteractionRecord]:
@@ -158,8 +166,15 @@ async def test_a_call_that_outlives_a_restart_is_closed_by_the_pbx_with_its_true
         assert [(leg.agent_login, leg.end_reason, leg.ended_at) for leg in agent] == [
             ("anna", "completed", record.ended_at)
         ]
-        # No "completed" at the shutdown moment; the agent is freed by the PBX's end.
-        assert all(at.timestamp() > stopped for at in await completed_events(db_url, call_id))
+        # One "completed", at the PBX's end (not at the shutdown), with the true talk time.
+        completed = await eventually(
+            lambda: queue_events(db_url, call_id, "completed"), "the queue's completed event"
+        )
+        assert len(completed) == 1 and completed[0].agent_login == "anna"
+        assert completed[0].queue == answered.queue
+        assert completed[0].at.timestamp() >= hung_up - 0.05
+        assert completed[0].data is not None
+        assert abs(float(completed[0].data["talk_seconds"]) - talk) < 0.5
         await eventually(lambda: _true(service.acd.status("anna").state == "available"), "anna free")
 
 
@@ -193,6 +208,59 @@ async def test_a_call_that_ends_while_bankcti_is_down_is_closed_as_unobserved(
         assert [(leg.end_reason, leg.ended_at) for leg in agent] == [("ended_unobserved", None)]
         assert await completed_events(db_url, call_id) == []
         await eventually(lambda: _true(service.acd.status("anna").state == "available"), "anna reconciled")
+
+
+async def test_a_caller_waiting_when_bankcti_stops_is_not_recorded_as_abandoned(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The caller did not leave; bankcti did.  The queue says ``interrupted``, never ``abandoned``.
+
+    With its FastAGI session gone the PBX drops the caller (the sample dialplan
+    hangs up after ``AGI``).  Whether the stopping bankcti still sees that end on
+    its AMI link or only the next one finds the call gone is a race; either way
+    the record is what was seen: ``interrupted`` at the PBX's end, or
+    ``ended_unobserved`` without a time.
+    """
+    await _seed(db_url)
+    settings = settings_for(db_url, tmp_path)
+    phones = [AgentPhone(device="PJSIP/1001", answer_after=1.0)]
+    async with EmbeddedStack(settings, speed=SPEED, phones=phones) as stack:
+        assert stack.simulator is not None and stack.service is not None
+        # anna is logged in but paused: the caller waits in the queue.
+        await stack.service.acd.set_agent_state("anna", "paused", "meeting")
+        call = await stack.simulator.place_call(CallerScript(caller_id="+8613900000031", keys=["2", "0"]))
+
+        async def queued() -> InteractionRecord | None:
+            record = await record_of(stack, call.linkedid)
+            return record if record is not None and record.queued_at is not None else None
+
+        await eventually(queued, "the caller queued")
+        await asyncio.sleep(0.3)
+        stopped = await stop(stack)
+        await call.wait_finished(timeout=20)
+        assert await queue_events(db_url, call.linkedid, "abandoned") == []
+        interrupted = await queue_events(db_url, call.linkedid, "interrupted")
+        assert len(interrupted) == 1 and interrupted[0].at.timestamp() <= stopped
+        assert interrupted[0].data is not None and float(interrupted[0].data["wait_seconds"]) >= 0.3
+
+        service = await start_again(stack, settings)
+
+        async def closed() -> InteractionRecord | None:
+            record = await record_of(stack, call.linkedid)
+            return record if record is not None and record.outcome is not None else None
+
+        record = await eventually(closed, "the call closed")
+        legs = await service.interactions.legs(call.linkedid)
+        queue_legs = [leg for leg in legs if leg.kind == "queue"]
+        assert len(queue_legs) == 1
+        if record.outcome == "interrupted":  # the PBX's end, seen before the AMI link closed
+            assert record.ended_at is not None and record.ended_at.timestamp() <= time.time()
+            assert (queue_legs[0].end_reason, queue_legs[0].ended_at) == ("interrupted", record.ended_at)
+        else:
+            assert record.outcome == "ended_unobserved" and record.ended_at is None
+            assert (queue_legs[0].end_reason, queue_legs[0].ended_at) == ("ended_unobserved", None)
+        assert await queue_events(db_url, call.linkedid, "abandoned") == []
+        assert service.acd.status("anna").state == "paused"
 
 
 async def record_of_db(db_url: str, call_id: str) -> InteractionRecord | None:

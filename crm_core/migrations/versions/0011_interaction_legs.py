@@ -30,7 +30,7 @@ KINDS = ("ivr", "queue", "agent", "external", "hold")
 END_REASONS = (
     "routed", "ended_in_ivr", "answered", "caller_hung_up", "no_agent", "closed", "callback_requested",
     "completed", "no_answer", "ring_failed", "transferred_blind", "transferred_attended", "redirected",
-    "resumed", "timed_out", "failed", "ended_unobserved",
+    "resumed", "timed_out", "failed", "ended_unobserved", "interrupted",
 )  # fmt: skip
 COLUMNS = ("hold_seconds", "last_seen_at", "found_gone_at")
 
