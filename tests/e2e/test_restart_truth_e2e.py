@@ -21,7 +21,6 @@ event: the caller did not leave, bankcti did.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
