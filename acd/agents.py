@@ -17,6 +17,9 @@ from acd.events import AgentStateChanged, BusEvent
 from acd.model import BUSY, REQUESTABLE, AgentRecord, AgentState, InvalidTransition, UnknownAgent
 from acd.router import Router
 
+if TYPE_CHECKING:
+    from acd.wrapups import WrapUpWindow
+
 __all__ = ["LOGOUT_AFTER_CALL", "AgentBook", "SavedAgentState"]
 
 #: ``pause_after_call`` value of a log-out a supervisor forced during a call.
@@ -47,6 +50,7 @@ class AgentBook:
     _clock: Callable[[], float]
     _outbox: list[BusEvent]
     _wrapups: dict[str, asyncio.TimerHandle]
+    _windows: dict[str, WrapUpWindow]
 
     wrapup_seconds: float
 
@@ -57,6 +61,7 @@ class AgentBook:
         def _offer_call(self, call_id: str, now: float) -> None: ...
         def _cancel_wrapup(self, login: str) -> None: ...
         def _routed_calls(self) -> set[str]: ...
+        def _refuse_unsaved(self, login: str, target: AgentState) -> None: ...
         async def _flush(self) -> None: ...
 
     def register_agent(
@@ -169,7 +174,9 @@ class AgentBook:
     ) -> AgentRecord:
         """An agent asks for ``available``, ``paused`` (with ``reason``) or ``logged_out``.
 
-        Going available from wrap-up ends the wrap-up early.  Raises
+        Going available from wrap-up ends the wrap-up early, unless its queue
+        requires the wrap-up saved and it is not yet (see :mod:`acd.wrapups`:
+        no ready nor pause then, only a log-out).  Raises
         :class:`InvalidTransition` for any other target, or while the agent
         is reserved, ringing or on a call.  Returns the record after routing
         (an agent who became available may already be ringing).
@@ -188,6 +195,7 @@ class AgentBook:
             )
         if record.state is target and (target is not AgentState.PAUSED or record.reason == reason):
             return record
+        self._refuse_unsaved(login, target)
         self._go(login, target, reason)
         await self._flush()
         return self._agents[login]
@@ -263,6 +271,7 @@ class AgentBook:
     ) -> AgentRecord:
         old = self._agents[login]
         now = self._clock()
+        window = self._windows.get(login) if state is AgentState.WRAP_UP else None
         record = replace(
             old,
             state=state,
@@ -285,6 +294,9 @@ class AgentBook:
                 at=now,
                 last_available_at=record.last_available_at,
                 calls_handled=record.calls_handled,
+                wrapup_until=window.until if window is not None else None,
+                wrapup_max_until=window.max_until if window is not None else None,
+                wrapup_required=window.required if window is not None else False,
             )
         )
         log.info("acd.agent_state", extra={"agent": login, "state": state.value, "reason": reason})
@@ -296,7 +308,8 @@ class AgentBook:
         """Put agents back as they were before a restart (call before any call is queued).
 
         Available, paused, logged-out and wrap-up agents come back as they
-        were (wrap-up as available: its timer did not survive).  An agent who
+        were (wrap-up as available: its timer did not survive — nor does a
+        required wrap-up's hold, and its call is never reported missed).  An agent who
         was busy with a call comes back ``on_call`` with that call id until
         :meth:`reconcile` checks it against the PBX.  Calls handled count for
         today only.  Returns the logins restored; unknown logins are skipped.

@@ -81,7 +81,11 @@ class QueueConfig:
     priority: int = 0
     strategy: Strategy = Strategy.LONGEST_IDLE
     ring_timeout: int = 15
-    wrapup_seconds: float = 10.0
+    wrapup_seconds: float = 60.0
+    # The agent may extend their wrap-up up to this long after the call's end; with
+    # ``disposition_required`` an unsaved wrap-up holds them (no offer) until then.
+    wrapup_max_seconds: float = 300.0
+    disposition_required: bool = False
     max_wait_seconds: float = 600.0
     max_wait_queue: str | None = None
     service_level_seconds: float = 20.0
@@ -97,6 +101,11 @@ class QueueConfig:
     callback_retries: int = 3
     callback_retry_seconds: float = 300.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def wrapup_limit(self) -> float:
+        """Seconds after a call's end its wrap-up may last at most (never below ``wrapup_seconds``)."""
+        return max(self.wrapup_max_seconds, self.wrapup_seconds)
 
     def min_proficiency(self, waited_seconds: float) -> int:
         """Proficiency an agent needs for a call that has waited ``waited_seconds``."""
@@ -116,6 +125,7 @@ class QueueConfig:
 _INT_FIELDS = ("priority", "ring_timeout", "callback_retries")
 _FLOAT_FIELDS = (
     "wrapup_seconds",
+    "wrapup_max_seconds",
     "max_wait_seconds",
     "service_level_seconds",
     "announce_seconds",
@@ -124,7 +134,7 @@ _FLOAT_FIELDS = (
 )
 _KNOWN = {
     "display_name", "skills", "strategy", "max_wait_queue", "overflow", "bullseye", "open_hours", "no_agents",
-    "no_agents_queue", "auto_pause", "callback_key", *_INT_FIELDS, *_FLOAT_FIELDS,
+    "no_agents_queue", "auto_pause", "disposition_required", "callback_key", *_INT_FIELDS, *_FLOAT_FIELDS,
 }  # fmt: skip
 
 
@@ -223,15 +233,30 @@ def queue_from_mapping(name: str, raw: Mapping[str, Any]) -> QueueConfig:
             raise _fail(name, "no_agents", "must be callback, closed or overflow") from None
     if values.get("no_agents") is NoAgents.OVERFLOW and not values.get("no_agents_queue"):
         raise _fail(name, "no_agents_queue", "is required when no_agents = 'overflow'")
-    if "auto_pause" in raw:
-        if not isinstance(raw["auto_pause"], bool):
-            raise _fail(name, "auto_pause", "must be true or false")
-        values["auto_pause"] = raw["auto_pause"]
+    for key in ("auto_pause", "disposition_required"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                raise _fail(name, key, "must be true or false")
+            values[key] = raw[key]
+    _wrapup_limits(name, raw, values)
     if "overflow" in raw:
         values["overflow"] = _overflow(name, raw["overflow"])
     if "bullseye" in raw:
         values["bullseye"] = _bullseye(name, raw["bullseye"])
     return QueueConfig(**values)
+
+
+def _wrapup_limits(name: str, raw: Mapping[str, Any], values: dict[str, Any]) -> None:
+    """``wrapup_max_seconds`` ≥ ``wrapup_seconds``; unset, it is 300 s or the wrap-up time if longer."""
+    wrapup = values.get("wrapup_seconds", QueueConfig.wrapup_seconds)
+    if "wrapup_max_seconds" not in raw:
+        values["wrapup_max_seconds"] = max(QueueConfig.wrapup_max_seconds, wrapup)
+    elif values["wrapup_max_seconds"] < wrapup:
+        raise _fail(
+            name,
+            "wrapup_max_seconds",
+            f"must be at least wrapup_seconds ({wrapup:g}), got {values['wrapup_max_seconds']:g}",
+        )
 
 
 def check_references(queues: Iterable[QueueConfig]) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from fractions import Fraction
@@ -37,17 +37,19 @@ from acd.router import Router, WaitingCall
 from acd.talk import CallLifecycle
 from acd.ticket import Ticket
 from acd.waits import CallEntry, WaitRules
+from acd.wrapups import WrapUps, WrapUpWindow
 
 __all__ = ["Acd"]
 
 log = logging.getLogger(__name__)
 
 
-class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figures):
+class Acd(AgentBook, CallLifecycle, WrapUps, OfferOutcomes, DeviceWatch, WaitRules, Figures):
     """Automatic call distribution for one process.
 
     ``sink`` receives the bus events; ``ring_timeout`` and ``wrapup_seconds``
-    are the defaults of queues added by name only; ``clock`` stamps records
+    are the defaults of queues added by name only (``wrapup_seconds`` also
+    of calls of no queue: click-to-dial, transfers to an agent); ``clock`` stamps records
     and events; ``weights`` set customer-value priority and aging;
     ``is_open(queue, now)`` tells whether a queue's open hours allow a new
     call (always open when ``None``); ``default_aht`` is the handling time
@@ -59,7 +61,7 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
         sink: EventSink,
         *,
         ring_timeout: int = 15,
-        wrapup_seconds: float = 10.0,
+        wrapup_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
         weights: PriorityWeights = DEFAULT_WEIGHTS,
         is_open: Callable[[QueueConfig, float], bool] | None = None,
@@ -81,6 +83,9 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
         rate = Fraction(weights.aging_per_minute) / 60
         self._router = Router(rate, Fraction(weights.aging_cap), self._is_logged_in)
         self._wrapups: dict[str, asyncio.TimerHandle] = {}
+        self._windows: dict[str, WrapUpWindow] = {}
+        self._misses = {}
+        self._saved: OrderedDict[str, None] = OrderedDict()
         self._outbox: list[BusEvent] = []
         self._publishing = asyncio.Lock()
         self._flushes: set[asyncio.Task[None]] = set()
@@ -98,7 +103,10 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
             if queue in self.queue_names():
                 return
             queue = QueueConfig(
-                name=queue, ring_timeout=self.ring_timeout, wrapup_seconds=self.wrapup_seconds
+                name=queue,
+                ring_timeout=self.ring_timeout,
+                wrapup_seconds=self.wrapup_seconds,
+                wrapup_max_seconds=max(QueueConfig.wrapup_max_seconds, self.wrapup_seconds),
             )
         self._router.set_queue(queue)
 
@@ -289,9 +297,7 @@ class Acd(AgentBook, CallLifecycle, OfferOutcomes, DeviceWatch, WaitRules, Figur
 
     async def close(self) -> None:
         """Stop timers and publish what is still pending."""
-        for handle in self._wrapups.values():
-            handle.cancel()
-        self._wrapups.clear()
+        self._stop_wrapups()
         for entry in self._calls.values():
             self._unschedule(entry)
         await self._flush()

@@ -27,8 +27,10 @@ __all__ = [
     "ConsolePresence",
     "EventSink",
     "EventSource",
+    "OutboundCallChanged",
     "PopReceived",
     "QueueTransition",
+    "WrapUpMissed",
     "decode",
     "decode_object",
 ]
@@ -90,6 +92,11 @@ class AgentStateChanged(_Event):
     # What a restarted service needs to restore the agent exactly (see acd.core.Acd.restore).
     last_available_at: float | None = None
     calls_handled: int = 0
+    # Entering wrap_up: when it ends by itself, the latest it may last, and whether the queue
+    # requires the wrap-up saved first (acd.wrapups); None / False in every other state.
+    wrapup_until: float | None = None
+    wrapup_max_until: float | None = None
+    wrapup_required: bool = False
 
 
 class QueueTransition(_Event):
@@ -153,6 +160,39 @@ class ConsolePresence(_Event):
     connections: int = Field(ge=0)
 
 
+class OutboundCallChanged(_Event):
+    """A call an agent placed from a customer's record (click-to-dial) changed state.
+
+    ``state`` is ``dialing`` (placed: the agent's phone rings, then the
+    customer's), ``connected`` (the customer answered) or ``ended`` (with
+    ``outcome`` answered or unanswered).  Only the agent's console shows it:
+    the call appears there like an inbound one and ends in the same wrap-up.
+    ``number`` is masked as the console shows numbers.
+    """
+
+    type: Literal["call.outbound"] = "call.outbound"
+    call_id: str
+    agent_login: str
+    state: Literal["dialing", "connected", "ended"]
+    customer_id: int | None = None
+    number: str | None = None
+    outcome: str | None = None
+
+
+class WrapUpMissed(_Event):
+    """The wrap-up of ``call_id``, required by its queue, was not saved within the queue's maximum.
+
+    ``at`` is when the maximum (``wrapup_max_seconds`` after the call's end)
+    passed; ``agent_login`` handled the call.  The service records it on the
+    call (``interactions.wrapup_missed_at``) and the reports count it.
+    """
+
+    type: Literal["wrapup.missed"] = "wrapup.missed"
+    call_id: str
+    agent_login: str
+    queue: str
+
+
 BusEvent = Annotated[
     CallQueued
     | CallOffered
@@ -162,7 +202,9 @@ BusEvent = Annotated[
     | QueueTransition
     | AgentsChanged
     | PopReceived
-    | ConsolePresence,
+    | ConsolePresence
+    | OutboundCallChanged
+    | WrapUpMissed,
     Field(discriminator="type"),
 ]
 

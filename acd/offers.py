@@ -88,7 +88,9 @@ class OfferOutcomes:
         def _offer_agent(self, login: str, now: float) -> None: ...
         def _offer_call(self, call_id: str, now: float) -> None: ...
         def _schedule(self, call_id: str, now: float) -> None: ...
-        def _after_call(self, login: str, call_id: str, wrapup: float) -> None: ...
+        def _after_call(
+            self, login: str, call_id: str, config: QueueConfig | None, *, skip_wrapup: bool = False
+        ) -> None: ...
         def _go(self, login: str, target: AgentState, reason: str | None) -> None: ...
         def _change(
             self,
@@ -213,7 +215,7 @@ class OfferOutcomes:
         """
         record = self.status(login)
         if record.state is AgentState.ON_CALL and record.call_id == device_busy_call(login):
-            self._after_call(login, record.call_id, 0.0)
+            self._after_call(login, record.call_id, None, skip_wrapup=True)
         elif record.state is AgentState.PAUSED and record.reason == DEVICE_UNAVAILABLE:
             self._go(login, AgentState.AVAILABLE, None)
         else:

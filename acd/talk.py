@@ -7,12 +7,10 @@ is answered until they are ready for the next one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from acd.agents import LOGOUT_AFTER_CALL
 from acd.config import QueueConfig
 from acd.estimate import HandlingTimes
 from acd.events import BusEvent
@@ -34,18 +32,20 @@ class CallLifecycle:
     _adopted: dict[str, tuple[QueuedCall, str, float]]
     _clock: Callable[[], float]
     _outbox: list[BusEvent]
-    _wrapups: dict[str, asyncio.TimerHandle]
-    _flushes: set[asyncio.Task[None]]
     handling: HandlingTimes
     wrapup_seconds: float
 
     if TYPE_CHECKING:  # provided by acd.core.Acd and acd.agents.AgentBook
 
         def queue_config(self, name: str) -> QueueConfig: ...
+        def queue_names(self) -> list[str]: ...
         async def cancel(self, call_id: str, reason: str = "abandoned") -> None: ...
         async def external_call(self, login: str, call_id: str) -> AgentRecord: ...
         async def _flush(self) -> None: ...
         def _offer_agent(self, login: str, now: float) -> None: ...
+        def _after_call(
+            self, login: str, call_id: str, config: QueueConfig | None, *, skip_wrapup: bool = False
+        ) -> None: ...
         def _change(
             self,
             login: str,
@@ -137,7 +137,10 @@ class CallLifecycle:
                 talk = self._clock() - connected_at
                 self._emit(call, "completed", agent=agent, data={"talk_seconds": round(talk, 3), "by": by})
             if login is not None:
-                self._after_call(login, call_id, self.wrapup_seconds)
+                # An adopted call wraps up by its queue's rules; a call of no queue by the ACD's defaults.
+                queue = adopted[0].queue if adopted is not None else ""
+                config = self.queue_config(queue) if queue in self.queue_names() else None
+                self._after_call(login, call_id, config)
                 await self._flush()
             return
         if entry.connected is None:
@@ -149,7 +152,7 @@ class CallLifecycle:
         self._emit(
             entry.call, "completed", agent=entry.connected, data={"talk_seconds": round(talk, 3), "by": by}
         )
-        self._after_call(entry.connected, call_id, self.queue_config(entry.call.queue).wrapup_seconds)
+        self._after_call(entry.connected, call_id, self.queue_config(entry.call.queue))
         await self._flush()
 
     async def call_transferred(
@@ -171,17 +174,6 @@ class CallLifecycle:
         if target_agent is not None:
             await self.external_call(target_agent, call_id)
 
-    def _after_call(self, login: str, call_id: str, wrapup: float) -> None:
-        record = self._agents[login]
-        if record.call_id != call_id or record.state not in BUSY:
-            return
-        if wrapup > 0:
-            self._change(login, AgentState.WRAP_UP, call_id=call_id)
-            loop = asyncio.get_running_loop()
-            self._wrapups[login] = loop.call_later(wrapup, self._wrapup_over, login)
-        else:
-            self._wrapup_over(login, flush=False)
-
     def _holder(self, call_id: str) -> str | None:
         entry = self._calls.get(call_id)
         if entry is not None:
@@ -190,24 +182,3 @@ class CallLifecycle:
             if record.call_id == call_id and record.state in BUSY:
                 return record.login
         return None
-
-    def _wrapup_over(self, login: str, *, flush: bool = True) -> None:
-        # Every other way out of wrap-up cancels this timer first (_cancel_wrapup).
-        self._wrapups.pop(login, None)
-        pending = self._agents[login].pause_after_call
-        if pending == LOGOUT_AFTER_CALL:
-            self._change(login, AgentState.LOGGED_OUT)
-        elif pending is not None:
-            self._change(login, AgentState.PAUSED, reason=pending)
-        else:
-            self._change(login, AgentState.AVAILABLE, became_available=True)
-            self._offer_agent(login, self._clock())
-        if flush:
-            task = asyncio.get_running_loop().create_task(self._flush())
-            self._flushes.add(task)
-            task.add_done_callback(self._flushes.discard)
-
-    def _cancel_wrapup(self, login: str) -> None:
-        handle = self._wrapups.pop(login, None)
-        if handle is not None:
-            handle.cancel()

@@ -8,22 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agent_console.crm.guard import UNAVAILABLE_RESPONSE, CleanInputRoute, ErrorBody
 from agent_console.hub import Hub
-from agent_console.ports import AgentControl, Authenticator, LoginGuard, NoteWriter, WatchScopes
+from agent_console.ports import AgentControl, Authenticator, LoginGuard, WatchScopes
 from agent_console.schemas import (
     AgentInfo,
     AgentStatus,
     Dispositions,
     Health,
     LoginRequest,
-    NoteRequest,
-    NoteSaved,
     SessionInfo,
     StateRequest,
+    WrapUpExtension,
 )
 from agent_console.sessions import Session, SessionStore
 from agent_console.ws import CLOSE_UNAUTHORIZED
@@ -45,7 +44,6 @@ _LOGGED_OUT: dict[int | str, dict[str, object]] = {
 class ConsoleServices:
     authenticator: Authenticator
     control: AgentControl
-    notes: NoteWriter
     sessions: SessionStore
     hub: Hub
     dispositions: Sequence[str]
@@ -81,18 +79,6 @@ def build_router(services: ConsoleServices) -> APIRouter:
                 headers=UNAUTHORIZED_HEADERS,
             )
         return session
-
-    async def may_annotate(session: Session, call_id: str) -> bool:
-        """The call was offered to this user, or to an agent this observer watches."""
-        login = session.agent.login
-        if services.hub.was_offered(login, call_id):
-            return True
-        if not session.is_observer:
-            return False
-        if services.scopes is None:
-            return True
-        watched = await services.scopes.watched_logins(login)
-        return watched is None or services.hub.offered_to(call_id) in watched
 
     Token = Annotated[str, Depends(bearer_token)]
     CurrentSession = Annotated[Session, Depends(current_session)]
@@ -207,45 +193,29 @@ def build_router(services: ConsoleServices) -> APIRouter:
         return result
 
     @router.post(
-        "/calls/{call_id}/note",
-        response_model=NoteSaved,
+        "/agent/wrap-up/extend",
+        response_model=AgentStatus,
         responses={
             **_LOGGED_OUT,
-            403: {"description": "The call was not offered to this agent"},
-            404: {"description": "Unknown call"},
+            404: {"description": "Not an ACD agent"},
+            409: {"model": ErrorBody, "description": "Not in wrap-up, or beyond the queue's maximum"},
         },
-        summary="Save the agent's note and disposition for a call",
+        summary="Extend the agent's wrap-up (up to the queue's maximum after the call)",
     )
-    async def save_note(
-        call_id: Annotated[str, Path(min_length=1, max_length=128)],
-        body: NoteRequest,
-        session: CurrentSession,
-    ) -> NoteSaved:
+    async def extend_wrapup(body: WrapUpExtension, session: CurrentSession) -> AgentStatus:
         login = session.agent.login
-        if body.disposition is not None and body.disposition not in services.dispositions:
-            raise HTTPException(
-                422,
-                f"unknown disposition; choose one of: {', '.join(services.dispositions)}",
-            )
-        if not await may_annotate(session, call_id):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "this call was not offered to you")
         try:
-            await services.notes.save_note(
-                call_id, agent_login=login, notes=body.notes, disposition=body.disposition
-            )
+            result = await services.control.extend_wrapup(login, body.seconds)
         except LookupError as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, _message(exc, "unknown call")) from None
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, _message(exc, "note refused")) from None
-        except Exception:
-            log.exception("console.note_failed", extra={"call_id": call_id, "login": login})
             raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE, "the note could not be saved; try again"
+                status.HTTP_404_NOT_FOUND, _message(exc, f"{login} is not an ACD agent")
             ) from None
-        log.info(
-            "console.note_saved", extra={"call_id": call_id, "login": login, "disposition": body.disposition}
-        )
-        return NoteSaved(call_id=call_id, disposition=body.disposition)
+        except ValueError as exc:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, _message(exc, "the wrap-up cannot be extended now")
+            ) from None
+        log.info("console.wrapup_extended", extra={"login": login, "until": result.wrapup_until})
+        return result
 
     @router.get(
         "/dispositions",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -36,12 +36,13 @@ from agent_console.crm.routes import crm_router
 from agent_console.hub import Hub
 from agent_console.metrics_api import Metrics, metrics_router
 from agent_console.pop_api import desk_router
-from agent_console.ports import AgentControl, Authenticator, CallControl, LoginGuard, NoteWriter, QueueAdmin
+from agent_console.ports import AgentControl, Authenticator, CallControl, LoginGuard, QueueAdmin
 from agent_console.queues_api import queues_router
 from agent_console.receipts import ReceiptPublisher
 from agent_console.reports_api import reports_router
 from agent_console.sessions import SessionStore
 from agent_console.wallboard import EventFanout, Wallboard, WallboardConfig, wallboard_router
+from agent_console.wrapup_api import WrapUpSaved, wrapup_router
 from agent_console.ws import SocketGateway
 
 __all__ = ["DEFAULT_DISPOSITIONS", "STATIC_DIR", "consume_events", "create_app"]
@@ -81,7 +82,6 @@ def create_app(
     *,
     authenticator: Authenticator,
     control: AgentControl,
-    notes: NoteWriter,
     events: EventSource,
     session_ttl: float = 8 * 3600,
     dispositions: Sequence[str] = DEFAULT_DISPOSITIONS,
@@ -99,6 +99,8 @@ def create_app(
     roster: AgentRosterPort | None = None,
     receipts: EventSink | None = None,
     metrics: Metrics | None = None,
+    on_wrapped_up: WrapUpSaved | None = None,
+    ivr_labels: Callable[[], Mapping[str, tuple[str, str]]] | None = None,
 ) -> FastAPI:
     """Build the console gateway.
 
@@ -142,6 +144,13 @@ def create_app(
     (:class:`~agent_console.receipts.ReceiptPublisher`): the call flow dials
     the agent only once the pop was received.  ``metrics`` serves the
     service's counters at ``GET /api/metrics``.
+
+    With ``crm`` a call's wrap-up is recorded at ``PUT /api/calls/{id}/wrap-up``
+    (:mod:`agent_console.wrapup_api`); ``on_wrapped_up`` tells the ACD.
+
+    ``ivr_labels`` gives the IVR nodes' descriptions (node → English,
+    Chinese), which ``GET /api/desk/config`` sends so the screen shows a
+    caller's IVR path in words.
     """
     if not dispositions or any(not d.strip() for d in dispositions):
         raise ValueError("dispositions must be a non-empty list of non-blank names")
@@ -163,7 +172,6 @@ def create_app(
     services = ConsoleServices(
         authenticator=authenticator,
         control=control,
-        notes=notes,
         sessions=sessions,
         hub=hub,
         dispositions=tuple(dispositions),
@@ -220,6 +228,7 @@ def create_app(
     app.state.crm = crm
     app.state.pop_audit = pops
     app.state.wrapup_seconds = wrapup_seconds
+    app.state.ivr_labels = ivr_labels
     app.include_router(build_router(services))
     app.include_router(wallboard_router())
     if calls is not None:
@@ -233,6 +242,7 @@ def create_app(
         app.include_router(admin_router(queues, roster))
         app.include_router(reports_router())
         app.include_router(desk_router())
+        app.include_router(wrapup_router(calls, on_wrapped_up))
     app.add_api_websocket_route("/ws", gateway.handle, name="live")
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     install_error_handlers(app)

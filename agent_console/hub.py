@@ -42,6 +42,7 @@ from acd.events import (
     CallEnded,
     CallOffered,
     ConsolePresence,
+    OutboundCallChanged,
     PopReceived,
 )
 from agent_console.connection import Connection
@@ -104,6 +105,9 @@ class Hub:
         self._pending: dict[str, OrderedDict[str, _Offer]] = {}  # login -> call_id -> unacked offer
         self._offered: dict[str, OrderedDict[str, None]] = {}  # login -> call ids offered (note rights)
         self._live: dict[str, OrderedDict[str, _Offer]] = {}  # login -> calls being handled
+        # (login, call_id) of the calls each agent answered: they keep the right to wrap them up
+        # after a transfer re-offers the call to someone else.
+        self._answered: OrderedDict[tuple[str, str], None] = OrderedDict()
         # call_id -> the agents it is offered to now: one, or a ring-all group until one answers
         self._last_offer: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self._max_pending_pops = max_pending_pops
@@ -261,7 +265,7 @@ class Hub:
             log.exception("console.pop_hook_failed", extra={"login": login, "call_id": call_id})
 
     def _target(self, event: BusEvent) -> str | None:
-        if isinstance(event, CallOffered | CallConnected | AgentStateChanged):
+        if isinstance(event, CallOffered | CallConnected | AgentStateChanged | OutboundCallChanged):
             return event.agent_login
         if isinstance(event, CallEnded):
             return event.agent_login or self.offered_to(event.call_id)
@@ -273,6 +277,9 @@ class Hub:
 
     def _taken(self, event: CallConnected) -> None:
         """``event.agent_login`` answered: the rest of a ring-all group lose the call and its customer."""
+        self._answered[(event.agent_login, event.call_id)] = None
+        if len(self._answered) > self._max_tracked_calls:
+            self._answered.popitem(last=False)
         offered = self._last_offer.get(event.call_id)
         if offered is None:
             return
@@ -314,13 +321,17 @@ class Hub:
         together = set(event.group) | {event.agent_login}
         for login in previous:
             if login not in together:
-                # Re-routed: the old pop is stale and the old agent no longer handles the customer.
-                self._drop_pending(login, event.call_id)
-                old_live = self._live.get(login)
-                if old_live is not None:
-                    old_live.pop(event.call_id, None)
-                    if not old_live:
-                        del self._live[login]
+                # Re-routed: the old pop is stale and the old agent no longer handles the customer;
+                # one who never answered has no wrap-up to record either.
+                if (login, event.call_id) in self._answered:
+                    self._drop_pending(login, event.call_id)
+                    old_live = self._live.get(login)
+                    if old_live is not None:
+                        old_live.pop(event.call_id, None)
+                        if not old_live:
+                            del self._live[login]
+                else:
+                    self._revoke(login, event.call_id)
         kept = tuple(login for login in previous if login in together and login != event.agent_login)
         self._last_offer[event.call_id] = (*kept, event.agent_login)
         if len(self._last_offer) > self._max_tracked_calls:

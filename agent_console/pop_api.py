@@ -2,8 +2,9 @@
 
 * ``GET /api/desk/config`` — the pause reasons (parameter
   ``console.pause_reasons``) and follow-up dispositions
-  (``followup.dispositions``) the screen offers, the wrap-up time and the
-  server's date; an administrator's change shows on the next page load.
+  (``followup.dispositions``) the screen offers, the wrap-up time, the
+  server's date and the IVR nodes' descriptions (the menus' ``label`` and
+  ``label_zh``); an administrator's change shows on the next page load.
 * ``GET /api/desk/customers`` — "my customers": the owned and locked
   customers the user may see (their own and those shared with them), each
   with its protection status and the day the release job would return it
@@ -19,20 +20,30 @@ the CRM's access rules let the user read, and each request writes one
 from datetime import date
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from agent_console.crm.deps import Crm, CurrentActor
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
 from crm_core.customers.schemas import CustomerSummary
+from crm_core.followups.wrapup import MAX_NOTES_LENGTH
 from crm_core.models import Agent
 from crm_core.models.coltypes import utcnow
 
-__all__ = ["DeskConfig", "MyCustomer", "MyCustomers", "desk_router"]
+__all__ = ["DeskConfig", "IvrNodeLabel", "MyCustomer", "MyCustomers", "desk_router"]
 
 #: How far ahead the release day is computed: far enough that every owned customer has one.
 _RELEASE_HORIZON_DAYS = 36_500
 _LIST_PAGE = 200  # the CRM's largest page
+
+
+class IvrNodeLabel(BaseModel):
+    """How the screen describes a caller's step through one IVR node."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    label_zh: str
 
 
 class DeskConfig(BaseModel):
@@ -42,7 +53,13 @@ class DeskConfig(BaseModel):
     dispositions: list[str]
     release_warning_days: int
     wrapup_seconds: int | None  # the ACD's wrap-up time, for the countdown; None: not known
+    #: The site's date: the earliest next-contact date a wrap-up or follow-up accepts.
     today: date
+    #: The longest wrap-up note the server accepts (the form's counter shows it).
+    notes_max_length: int = MAX_NOTES_LENGTH
+    ivr_nodes: dict[str, IvrNodeLabel] = Field(
+        default_factory=dict, description="IVR node name → its description in English and Chinese"
+    )
 
 
 class MyCustomer(BaseModel):
@@ -85,7 +102,8 @@ def desk_router() -> APIRouter:
             dispositions=list(await parameters.get("followup.dispositions")),
             release_warning_days=int(await parameters.get("protection.release_warning_days")),
             wrapup_seconds=getattr(request.app.state, "wrapup_seconds", None),
-            today=utcnow().date(),
+            today=crm.wrapups.today(),
+            ivr_nodes=_ivr_nodes(request),
         )
 
     @router.get(
@@ -135,6 +153,13 @@ def desk_router() -> APIRouter:
         )
 
     return router
+
+
+def _ivr_nodes(request: Request) -> dict[str, IvrNodeLabel]:
+    labels = getattr(request.app.state, "ivr_labels", None)
+    if labels is None:
+        return {}
+    return {node: IvrNodeLabel(label=en, label_zh=zh) for node, (en, zh) in labels().items()}
 
 
 async def _release_days(crm: Crm, summaries: list[CustomerSummary]) -> dict[int, tuple[date, str]]:

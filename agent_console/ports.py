@@ -24,7 +24,6 @@ __all__ = [
     "LiveAcd",
     "LoginAttempt",
     "LoginGuard",
-    "NoteWriter",
     "QueueAdmin",
     "WatchScopes",
 ]
@@ -107,15 +106,12 @@ class AgentControl(Protocol):
         """Current state of ``login``; :class:`LookupError` if unknown."""
         ...
 
+    async def extend_wrapup(self, login: str, seconds: int) -> AgentStatus:
+        """Lengthen ``login``'s wrap-up by ``seconds`` (up to their queue's maximum).
 
-class NoteWriter(Protocol):
-    async def save_note(
-        self, call_id: str, *, agent_login: str, notes: str | None, disposition: str | None
-    ) -> None:
-        """Store the agent's note and disposition for a call.
-
-        :class:`LookupError` means the call is unknown, :class:`ValueError`
-        that the note was refused; both reach the agent as a message.
+        Raise :class:`InvalidTransition` (or any :class:`ValueError`) with a
+        human message when refused (not in wrap-up, beyond the maximum), and
+        :class:`LookupError` when the ACD does not know ``login``.
         """
         ...
 

@@ -28,13 +28,14 @@ from enum import IntEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints, WithJsonSchema
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from acd.staffing import StaffingForecast, forecast_queue
 from acd.staffing import StaffingInterval as StaffingIntervalFigures
 from agent_console.crm.deps import CurrentActor
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
+from agent_console.reports_site import add_site_route, contact_center_stats, known_queues, site_zone
 from crm_core.actor import Actor
 from crm_core.errors import AccessDenied, InvalidInput
 from crm_core.models.coltypes import utcnow
@@ -80,7 +81,9 @@ def _iso_day(pattern: str, first: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-def _known_zone(name: str) -> str:
+def _known_zone(name: str | None) -> str | None:
+    if name is None:
+        return None
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -108,15 +111,15 @@ StaffingDay = Annotated[
 ]
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 Zone = Annotated[
-    str,
+    str | None,
     Query(
-        min_length=1,
-        max_length=64,
-        description="IANA time zone of the days and intervals, one the server's zone database knows",
+        description="IANA time zone of the days and intervals, one the server's zone database knows "
+        "(default: the site time zone, as on the wallboard)",
         examples=["Asia/Shanghai"],
-        json_schema_extra={"format": ZONE_FORMAT},
     ),
+    StringConstraints(min_length=1, max_length=64),
     AfterValidator(_known_zone),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 64, "format": ZONE_FORMAT}),
 ]
 QueueName = Annotated[str, StringConstraints(max_length=64, pattern=_TEXT_PATTERN)]
 Queues = Annotated[
@@ -149,6 +152,7 @@ class StaffingQueue(BaseModel):
     """One queue's forecast; ``aht_observed`` false means the default AHT was used."""
 
     queue: str
+    target_seconds: float
     aht_seconds: float
     aht_observed: bool
     peak_agents: int
@@ -161,24 +165,13 @@ class StaffingReport(BaseModel):
     day: date
     weeks: int
     interval_minutes: int
-    target_seconds: float
+    target_seconds: float | None = Field(description="The one asked for; null: each queue's own threshold")
     target_level: float
     tz: str
     queues: list[StaffingQueue]
 
 
-def _stats(request: Request) -> ContactCenterStats:
-    stats: ContactCenterStats | None = getattr(request.app.state, "cc_stats", None)
-    if stats is None:
-        crm = getattr(request.app.state, "crm", None)
-        sessions = getattr(crm, "sessions", None)
-        if sessions is None:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "reports need the CRM database")
-        stats = request.app.state.cc_stats = ContactCenterStats(sessions)
-    return stats
-
-
-Stats = Annotated[ContactCenterStats, Depends(_stats)]
+Stats = Annotated[ContactCenterStats, Depends(contact_center_stats)]
 
 
 def _require_supervisor(actor: Actor, what: str) -> None:
@@ -226,16 +219,18 @@ def reports_router() -> APIRouter:
         summary="Contact-center KPIs per queue, agent, team or the whole centre, per interval",
     )
     async def contact_center(
+        request: Request,
         actor: CurrentActor,
         stats: Stats,
         first: From,
         last: To = None,
         group_by: Annotated[GroupBy, Query(description="queue, agent, team or all")] = GroupBy.QUEUE,
         interval: Annotated[Granularity, Query(description="15min, hour, day or total")] = Granularity.TOTAL,
-        tz: Zone = "UTC",
+        tz: Zone = None,
         queues: Queues = None,
         format: Format = "json",
     ) -> Any:
+        tz = tz or site_zone(request)
         if group_by in {GroupBy.QUEUE, GroupBy.ALL}:
             _require_supervisor(actor, "queue figures")
         elif group_by is GroupBy.TEAM and not (actor.is_admin or actor.is_supervisor):
@@ -261,14 +256,16 @@ def reports_router() -> APIRouter:
         summary="A day per 15 minutes per queue: offered, answered, abandoned, service level",
     )
     async def intervals(
+        request: Request,
         actor: CurrentActor,
         stats: Stats,
         day: Annotated[ReportDay | None, Query(description="Local day (default: today in tz)")] = None,
-        tz: Zone = "UTC",
+        tz: Zone = None,
         queues: Queues = None,
         format: Format = "json",
     ) -> Any:
         _require_supervisor(actor, "queue figures")
+        tz = tz or site_zone(request)
         zone = parse_zone(tz)
         chosen = check_day(day, "day") if day is not None else utcnow().astimezone(zone).date()
         series = await stats.intervals(chosen, _queues(queues), tz)
@@ -283,6 +280,7 @@ def reports_router() -> APIRouter:
         summary="Erlang C agents needed per interval, from the last weeks' arrivals and AHT",
     )
     async def staffing(
+        request: Request,
         actor: CurrentActor,
         stats: Stats,
         day: Annotated[StaffingDay, Query(description="The local day to staff (from 1971-01-01)")],
@@ -290,16 +288,27 @@ def reports_router() -> APIRouter:
         interval_minutes: Annotated[
             IntervalMinutes, Query(description="15, 30 or 60")
         ] = IntervalMinutes.HALF_HOUR,
-        target_seconds: Annotated[float, Query(ge=0, le=3600)] = 20,
+        target_seconds: Annotated[
+            float | None,
+            Query(
+                ge=0, le=3600, description="Answer within (s); default: each queue's service-level threshold"
+            ),
+        ] = None,
         target_level: Annotated[float, Query(gt=0, le=1)] = 0.8,
         default_aht: Annotated[float, Query(gt=0, le=7200, description="AHT when nothing was handled")] = 180,
-        tz: Zone = "UTC",
+        tz: Zone = None,
         queues: Queues = None,
         format: Format = "json",
     ) -> Any:
         _require_supervisor(actor, "the staffing forecast")
+        tz = tz or site_zone(request)
         parse_zone(tz)
-        names = _queues(queues) or await stats.queue_names()
+        names = _queues(queues) or await known_queues(request, stats)
+        thresholds = await stats.service_levels(names)
+        targets = {
+            name: target_seconds if target_seconds is not None else thresholds.get(name, 20.0)
+            for name in names
+        }
         forecasts: list[StaffingForecast] = [
             await forecast_queue(
                 stats,
@@ -308,7 +317,7 @@ def reports_router() -> APIRouter:
                 weeks=weeks,
                 interval_minutes=int(interval_minutes),
                 tz=tz,
-                target_seconds=target_seconds,
+                target_seconds=targets[name],
                 target_level=target_level,
                 default_aht=default_aht,
             )
@@ -324,6 +333,7 @@ def reports_router() -> APIRouter:
             queues=[
                 StaffingQueue(
                     queue=f.queue,
+                    target_seconds=targets[f.queue],
                     aht_seconds=round(f.aht_seconds, 2),
                     aht_observed=f.aht_observed,
                     peak_agents=f.peak_agents,
@@ -333,9 +343,9 @@ def reports_router() -> APIRouter:
             ],
         )
         if format == "csv":
-            columns = ("queue", "aht_seconds", *StaffingInterval.model_fields)
+            columns = ("queue", "aht_seconds", *StaffingInterval.model_fields, "target_seconds")
             rows = (
-                {"queue": q.queue, "aht_seconds": q.aht_seconds, **i.model_dump()}
+                {**q.model_dump(include={"queue", "target_seconds", "aht_seconds"}), **i.model_dump()}
                 for q in report.queues
                 for i in q.intervals
             )
@@ -349,14 +359,16 @@ def reports_router() -> APIRouter:
         summary="Our calls and agent states as Asterisk queue_log lines (QueueMetrics, Asternic)",
     )
     async def queue_log(
+        request: Request,
         actor: CurrentActor,
         stats: Stats,
         first: From,
         last: To = None,
-        tz: Zone = "UTC",
+        tz: Zone = None,
         queues: Queues = None,
     ) -> Response:
         _require_supervisor(actor, "the queue_log export")
+        tz = tz or site_zone(request)
         agents = await _agent_scope(actor, stats)
         lines = await stats.queue_log(first, last or first, tz=tz, queues=_queues(queues), agents=agents)
         log.info("reports.queue_log_exported", extra={"login": actor.login, "lines": len(lines)})
@@ -366,6 +378,7 @@ def reports_router() -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="queue_log-{first}-{last or first}"'},
         )
 
+    add_site_route(router)
     return router
 
 

@@ -13,11 +13,10 @@ __all__ = [
     "Dispositions",
     "Health",
     "LoginRequest",
-    "NoteRequest",
-    "NoteSaved",
     "RequestableState",
     "SessionInfo",
     "StateRequest",
+    "WrapUpExtension",
 ]
 
 AgentState = Literal[
@@ -34,6 +33,20 @@ class AgentStatus(BaseModel):
     reason: str | None = None  # pause reason
     since: float  # epoch seconds of the last state change
     call_id: str | None = None  # the call being offered, handled or wrapped up
+    # In wrap-up: when it ends by itself and the latest it may be extended to (epoch seconds);
+    # wrapup_required: the queue requires the call's wrap-up saved before the next call and it is
+    # not yet (no offer and no "ready" until it is, or until wrapup_max_until).  None / False otherwise.
+    wrapup_until: float | None = None
+    wrapup_max_until: float | None = None
+    wrapup_required: bool = False
+
+
+class WrapUpExtension(BaseModel):
+    """How many seconds to add to the agent's wrap-up (up to the queue's maximum)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: int = Field(ge=1, le=600, description="Seconds to add to the wrap-up, 1 to 600")
 
 
 class AgentInfo(BaseModel):
@@ -70,24 +83,6 @@ class StateRequest(BaseModel):
         if self.state != "paused":
             self.reason = None
         return self
-
-
-class NoteRequest(BaseModel):
-    notes: str | None = Field(default=None, max_length=4000)
-    disposition: str | None = Field(default=None, max_length=64)
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> NoteRequest:
-        if self.notes is not None:
-            self.notes = self.notes.strip() or None
-        if self.notes is None and self.disposition is None:
-            raise ValueError("give notes, a disposition or both")
-        return self
-
-
-class NoteSaved(BaseModel):
-    call_id: str
-    disposition: str | None
 
 
 class Dispositions(BaseModel):

@@ -82,7 +82,8 @@ class AcdRuntime:
             raise QueueConfigError(f"{settings.acd_queue_file}: {exc}") from None
         # Statistics records the database cannot take (an outage) wait on disk, replayed in order.
         self.recorder = AcdRecorder(sessions, spool_path=settings.data_dir / "acd-spool.jsonl")
-        self.sink = RecordingSink(bus, self.recorder)
+        # A call whose required wrap-up was missed is marked on its interaction, through the spooled history.
+        self.sink = RecordingSink(bus, self.recorder, history)
         self.acd = Acd(
             self.sink,
             ring_timeout=settings.acd_ring_timeout,
@@ -201,4 +202,5 @@ class AcdRuntime:
     async def close(self) -> None:
         await self.callbacks.close()
         await self.acd.close()
+        await self.sink.drain()
         await self.recorder.close()

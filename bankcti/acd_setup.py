@@ -10,22 +10,24 @@
   restored from ``agent_states``.  :func:`apply_roster` brings a running ACD
   in line with the accounts as they are now (added, changed, disabled).
 * :class:`RecordingSink` publishes the ACD's events on the bus and records
-  them (``queue_events``, ``agent_events``, ``agent_states``).
+  them (``queue_events``, ``agent_events``, ``agent_states``; a missed
+  required wrap-up on the call's interaction).
 * :func:`busy_devices` reads the PBX's channel list for
   :meth:`acd.Acd.reconcile` after a restart or an AMI reconnection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from acd import Acd, QueueConfig, QueueConfigError, SavedAgentState
 from acd.config import QueueFile, check_references, queue_from_mapping
-from acd.events import AgentStateChanged, BusEvent, EventSink, QueueTransition
+from acd.events import AgentStateChanged, BusEvent, EventSink, QueueTransition, WrapUpMissed
 from acd.priority import PriorityWeights
 from crm_core.contact_center.acd_store import (
     AcdRecorder,
@@ -34,6 +36,7 @@ from crm_core.contact_center.acd_store import (
     RoutingAgent,
     StoredAgentState,
 )
+from crm_core.schemas import InteractionRecord
 from cti.ami.message import AmiMessage
 from cti.devices import device_of
 from ivr import MenuSet
@@ -53,14 +56,43 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class RecordingSink:
-    """The ACD's :class:`~acd.events.EventSink`: records queue and agent events, then publishes them."""
+class CallHistory(Protocol):
+    async def upsert(self, record: InteractionRecord) -> object: ...
 
-    def __init__(self, bus: EventSink, recorder: AcdRecorder) -> None:
+
+class RecordingSink:
+    """The ACD's :class:`~acd.events.EventSink`: records queue and agent events, then publishes them.
+
+    With ``history`` (the spooled follow-up history, :class:`bankcti.history.ResilientHistory`)
+    a call whose required wrap-up was missed (``wrapup.missed``) is marked on its interaction
+    (``wrapup_missed_at``), in the background: the ACD's events never wait for the database.
+    """
+
+    def __init__(self, bus: EventSink, recorder: AcdRecorder, history: CallHistory | None = None) -> None:
         self._bus = bus
         self._recorder = recorder
+        self._history = history
+        self._writes: set[asyncio.Task[None]] = set()
+
+    async def drain(self) -> None:
+        """Wait for the history writes in flight (at shutdown, before the history closes)."""
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+
+    async def _mark_missed(self, event: WrapUpMissed) -> None:
+        assert self._history is not None
+        missed_at = datetime.fromtimestamp(event.at, UTC)
+        record = InteractionRecord(call_id=event.call_id, wrapup_missed_at=missed_at)
+        try:
+            await self._history.upsert(record)
+        except Exception:
+            log.exception("acd.wrapup_missed_not_recorded", extra={"call_id": event.call_id})
 
     async def publish(self, event: BusEvent) -> None:
+        if isinstance(event, WrapUpMissed) and self._history is not None:
+            task = asyncio.get_running_loop().create_task(self._mark_missed(event))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
         if isinstance(event, QueueTransition):
             self._recorder.add(
                 QueueEventRecord(

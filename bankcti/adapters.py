@@ -8,21 +8,24 @@ the other's internals.
 from __future__ import annotations
 
 from acd import Acd, AgentRecord, InvalidTransition
+from acd.wrapups import WrapUpWindow
 from agent_console.ports import InvalidTransition as ConsoleInvalidTransition
 from agent_console.schemas import AgentStatus
-from bankcti.history import ResilientHistory
 from crm_core.contact_center.agents import AgentDirectory, AgentProfile
 
-__all__ = ["AcdAgentControl", "CrmAuthenticator", "CrmNoteWriter"]
+__all__ = ["AcdAgentControl", "CrmAuthenticator"]
 
 
-def _status(record: AgentRecord) -> AgentStatus:
+def _status(record: AgentRecord, window: WrapUpWindow | None) -> AgentStatus:
     return AgentStatus(
         login=record.login,
         state=record.state.value,  # type: ignore[arg-type]  # same literals on both sides
         reason=record.reason,
         since=record.since,
         call_id=record.call_id,
+        wrapup_until=window.until if window is not None else None,
+        wrapup_max_until=window.max_until if window is not None else None,
+        wrapup_required=window.required if window is not None else False,
     )
 
 
@@ -37,10 +40,21 @@ class AcdAgentControl:
             record = await self._acd.set_agent_state(login, state, reason)
         except InvalidTransition as exc:
             raise ConsoleInvalidTransition(str(exc)) from exc
-        return _status(record)
+        return _status(record, self._acd.wrapup_window(login))
 
     def status(self, login: str) -> AgentStatus:
-        return _status(self._acd.status(login))
+        return _status(self._acd.status(login), self._acd.wrapup_window(login))
+
+    async def extend_wrapup(self, login: str, seconds: int) -> AgentStatus:
+        try:
+            await self._acd.extend_wrapup(login, seconds)
+        except InvalidTransition as exc:
+            raise ConsoleInvalidTransition(str(exc)) from exc
+        return self.status(login)
+
+    async def wrapped_up(self, login: str, call_id: str, disposition: str | None) -> None:
+        """A call's wrap-up was saved (``create_app(on_wrapped_up=...)``): its agent may go on."""
+        await self._acd.wrapup_saved(login, call_id)
 
 
 class CrmAuthenticator:
@@ -51,15 +65,3 @@ class CrmAuthenticator:
 
     async def authenticate(self, login: str, password: str) -> AgentProfile | None:
         return await self._agents.authenticate(login, password)
-
-
-class CrmNoteWriter:
-    """:class:`agent_console.ports.NoteWriter` over the follow-up history."""
-
-    def __init__(self, writer: ResilientHistory) -> None:
-        self._writer = writer
-
-    async def save_note(
-        self, call_id: str, *, agent_login: str, notes: str | None, disposition: str | None
-    ) -> None:
-        await self._writer.save_note(call_id, agent_login=agent_login, notes=notes, disposition=disposition)

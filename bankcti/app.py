@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -24,9 +23,9 @@ from agent_console.admin import end_agent_sessions
 from agent_console.app import create_app
 from agent_console.crm.deps import CrmServices
 from agent_console.server import ConsoleServer, start_console
-from agent_console.wallboard import DbCallHistory, WallboardConfig
+from agent_console.wallboard import DbCallHistory, DbWallboardDirectory, WallboardConfig
 from bankcti.acd_runtime import AcdRuntime
-from bankcti.adapters import AcdAgentControl, CrmAuthenticator, CrmNoteWriter
+from bankcti.adapters import AcdAgentControl, CrmAuthenticator
 from bankcti.bus import EventBus, MqttTls, create_bus
 from bankcti.call_control_adapter import ConsoleCallControl
 from bankcti.calls import CallAdoption, CallFlowSettings, CallLegs, CallWatch, InboundCallFlow, PopGate
@@ -226,10 +225,10 @@ class Service:
             self.jobs.start()
         if self.settings.ami_enabled:
             self._start_ami()
+        control = AcdAgentControl(self.acd)
         app = create_app(
             authenticator=CrmAuthenticator(self.agents),
-            control=AcdAgentControl(self.acd),
-            notes=CrmNoteWriter(self.history),
+            control=control,
             events=self.bus,
             session_ttl=self.settings.http_session_ttl_seconds,
             # Logged-in browsers stay logged in across a restart (digests only, never tokens).
@@ -239,8 +238,12 @@ class Service:
             wallboard=WallboardConfig(
                 live_acd=self.acd,
                 history=DbCallHistory(self.sessions),
+                # One threshold per queue and one site zone: the reports use the same (reports_site).
                 service_levels=lambda queue: self.acd.queue_config(queue).service_level_seconds,
                 tz=ZoneInfo(self.settings.site_timezone),
+                directory=DbWallboardDirectory(self.sessions),
+                queue_titles=lambda queue: self.acd.queue_config(queue).display_name,
+                push_interval=self.settings.http_wallboard_push_ms / 1000,
             ),
             calls=self.console_calls,
             queues=self.acd_runtime,
@@ -250,11 +253,17 @@ class Service:
             # Pops the consoles received, and who has a console: the call flow dials after the pop.
             receipts=self.bus,
             metrics=lambda: {"pops": self.pop_gate.counters.as_dict()},
+            # A saved wrap-up lets its agent go on (a queue's disposition_required holds them until then).
+            on_wrapped_up=control.wrapped_up,
+            # The IVR path on the agent's screen in words (the menus' label / label_zh, reloads included).
+            ivr_labels=lambda: self.menus.node_labels(self.settings.ivr_entry_menu),
             crm=CrmServices.build(
                 self.sessions,
                 pepper=self.pepper,
                 region=self.settings.phone_region,
                 parameters=self.parameters,
+                recent_customer_minutes=self.settings.http_recent_customer_access_minutes,
+                site_zone=ZoneInfo(self.settings.site_timezone),
             ),
         )
         self.roster.on_credentials_changed(lambda logins: end_agent_sessions(app, logins))
@@ -265,9 +274,6 @@ class Service:
             trusted_proxies=self.settings.http_trusted_proxies,
         )
         self._install_reload()
-        # Everything built so far lives as long as the process: keep it out of
-        # the collector's full passes (they paused the loop for ~100 ms).
-        gc.freeze()
         log.info(
             "service.started",
             extra={"http": self.console.port, "fastagi": self.fastagi.port, "bus": type(self.bus).__name__},
@@ -294,7 +300,7 @@ class Service:
         self.call_control = CallControl(self.ami, self.tracker)
         self.ami.on_event(self.call_control.on_event)
         self.console_calls = ConsoleCallControl(
-            self.call_control, self.acd, self.agents, self.history, self.tracker
+            self.call_control, self.acd, self.agents, self.history, self.tracker, events=self.bus
         )
         self._spawn(self._connect_ami(), "ami-connect")
 

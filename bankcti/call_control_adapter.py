@@ -19,10 +19,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from acd import Acd
+from acd.events import EventSink, OutboundCallChanged
 from acd.model import AgentState
 from agent_console.schemas import AgentStatus
 from bankcti.adapters import AcdAgentControl
 from crm_core.contact_center.agents import AgentDirectory
+from crm_core.customers.views import mask_phone
 from crm_core.schemas import InteractionRecord
 from cti.control import CallControl, ControlRefused, TransferKind, TransferTarget
 from cti.tracker import Call, CallState, CallTracker
@@ -52,12 +54,15 @@ class ConsoleCallControl:
         agents: AgentDirectory,
         history: HistoryWriter,
         tracker: CallTracker,
+        events: EventSink | None = None,
     ) -> None:
         self._control = control
+        self._events = events
         self._acd = acd
         self._agents = agents
         self._history = history
         self._outbound: dict[str, str] = {}  # call id → agent login, until the call ends
+        self._customers: dict[str, int] = {}  # call id → the customer dialled, until the call ends
         self._tasks: set[asyncio.Task[None]] = set()
         tracker.on_change(self._on_call_change)
 
@@ -148,6 +153,9 @@ class ConsoleCallControl:
             variables={"BANKCTI_AGENT": login, "BANKCTI_CUSTOMER_ID": str(customer_id)},
         )
         self._outbound[call_id] = login
+        self._customers[call_id] = customer_id
+        await self._tell(OutboundCallChanged(call_id=call_id, agent_login=login, state="dialing",
+                                             customer_id=customer_id, number=mask_phone(number)))  # fmt: skip
         try:
             # The agent is busy on this call: the ACD must not offer them another meanwhile.
             await self._acd.external_call(login, call_id)
@@ -174,8 +182,16 @@ class ConsoleCallControl:
             answered = _utc(call.connected_at or time.time())
             record = InteractionRecord(call_id=call.linkedid, direction="outbound", answered_at=answered)
             self._spawn(self._write(record))
+            changed = OutboundCallChanged(
+                call_id=call.linkedid,
+                agent_login=login,
+                state="connected",
+                customer_id=self._customers.get(call.linkedid),
+            )
+            self._spawn(self._tell(changed))
         elif call.state is CallState.ENDED:
             del self._outbound[call.linkedid]
+            customer_id = self._customers.pop(call.linkedid, None)
             outcome = "answered" if call.connected_at is not None else "unanswered"
             ended = _utc(call.ended_at or time.time())
             # "direction" has a default: every partial write must repeat it.
@@ -183,6 +199,18 @@ class ConsoleCallControl:
                 call_id=call.linkedid, direction="outbound", ended_at=ended, outcome=outcome
             )
             self._spawn(self._write(record))
+            finished = OutboundCallChanged(call_id=call.linkedid, agent_login=login, state="ended",
+                                        customer_id=customer_id, outcome=outcome)  # fmt: skip
+            self._spawn(self._tell(finished))
+
+    async def _tell(self, event: OutboundCallChanged) -> None:
+        """Show the agent's console the call's state (a lost event costs a screen update, not data)."""
+        if self._events is None:
+            return
+        try:
+            await self._events.publish(event)
+        except Exception:
+            log.exception("calls.outbound_event_failed", extra={"call_id": event.call_id})
 
     async def _write(self, record: InteractionRecord) -> None:
         try:

@@ -48,6 +48,12 @@ class Settings(BaseModel):
     http_session_ttl_seconds: int = Field(8 * 3600, ge=60)
     # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; none: the socket's peer.
     http_trusted_proxies: list[str] = Field(default_factory=list)
+    # How long after a call (and its wrap-up) the agent who answered it may still open the caller's
+    # record from their recent calls, read-only, though not its owner (0: only during call and wrap-up).
+    http_recent_customer_access_minutes: int = Field(60, ge=0, le=24 * 60)
+    # The supervisors' wallboard: the least time between two of its messages on one socket. A
+    # queue event reaches the board within about this much plus the picture's build (ms each).
+    http_wallboard_push_ms: int = Field(500, ge=100, le=60_000)
 
     database_url: str = ""  # empty: SQLite file in data_dir
 
@@ -81,7 +87,8 @@ class Settings(BaseModel):
     ivr_ignore_business_hours: bool = False
 
     acd_ring_timeout: int = Field(15, ge=1, le=300)
-    acd_wrapup_seconds: int = Field(10, ge=0, le=3600)
+    # Wrap-up of a queue that sets none (config/queues.toml), and of calls of no queue.
+    acd_wrapup_seconds: int = Field(60, ge=0, le=3600)
     acd_hold_poll_ms: int = Field(250, ge=20, le=5000)
     # How long the phone may wait for the agent's console to show the pop (0: not at all).
     acd_pop_ack_wait_ms: int = Field(300, ge=0, le=5000)

@@ -16,7 +16,9 @@ class Actor:
     ``team_ids`` are the teams the user belongs to and, for a supervisor,
     the teams they supervise.  ``offered_customer_ids`` are customers on a
     call currently offered to this agent (filled in by the console gateway):
-    an agent may read those records while the phone rings.
+    an agent may read those records while the phone rings.  ``recent_call_minutes`` is how long
+    after a call the agent who answered it may still read the caller's record (the handled-call
+    grant of :mod:`crm_core.access.handled`); ``None``: no such grant (services, jobs, tests).
     """
 
     user_id: int | None
@@ -25,6 +27,7 @@ class Actor:
     team_ids: frozenset[int] = field(default_factory=frozenset)
     offered_customer_ids: frozenset[int] = field(default_factory=frozenset)
     remote_addr: str | None = None
+    recent_call_minutes: int | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

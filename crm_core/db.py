@@ -26,6 +26,7 @@ from sqlalchemy.pool import NullPool
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "PG_POOL_SIZE",
     "DatabaseSetupError",
     "alembic_config",
     "async_url",
@@ -45,6 +46,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _PG_INVALID_CATALOG = "3D000"  # database does not exist
 _PG_DUPLICATE_DATABASE = "42P04"
+#: Connections a PostgreSQL engine keeps (and never exceeds): the service's concurrent readers and writers.
+PG_POOL_SIZE = 20
 
 
 class DatabaseSetupError(RuntimeError):
@@ -88,11 +91,19 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     """Create an :class:`AsyncEngine` for SQLite (aiosqlite) or PostgreSQL (asyncpg).
 
     SQLite connections get ``journal_mode=WAL``, ``busy_timeout=5000`` and
-    ``foreign_keys=ON``; PostgreSQL connections are pre-pinged.  Extra
-    keyword arguments go to :func:`sqlalchemy.ext.asyncio.create_async_engine`.
+    ``foreign_keys=ON``; PostgreSQL connections are pre-pinged and pooled
+    without churn: :data:`PG_POOL_SIZE` connections kept open, none opened
+    beyond them (a burst waits for a free connection instead of opening and
+    closing overflow connections; the history writes through one, see
+    :mod:`crm_core.spool_batch`).  Extra keyword arguments go to
+    :func:`sqlalchemy.ext.asyncio.create_async_engine` (and win).
     """
     parsed = async_url(url)
-    if parsed.get_backend_name() == "postgresql":
+    if parsed.get_backend_name() == "postgresql" and kwargs.get("poolclass") is None:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", PG_POOL_SIZE)
+        kwargs.setdefault("max_overflow", 0)
+    elif parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
     try:
         engine = create_async_engine(parsed, **kwargs)

@@ -43,7 +43,8 @@ class FollowUpCard(BaseModel):
     direction: str
     outcome: str | None = None
     disposition: str | None = None
-    notes: str | None = None
+    #: What was recorded (a call's wrap-up notes, a visit's summary).
+    content: str | None = None
     agent_name: str | None = None
 
 
@@ -105,6 +106,7 @@ class InteractionRecord(BaseModel):
     # written before issue 13 also used it for a shutdown recorded as the call's end)
     outcome: str | None = None
     disposition: str | None = None
+    #: Notes stored as the follow-up's text (``content``); written by earlier versions' spooled records.
     notes: str | None = None
     #: The IVR could not look the caller up (CRM unavailable): when the database takes this write,
     #: a call still without a customer is linked to the one live customer with ``caller_e164``,
@@ -118,6 +120,9 @@ class InteractionRecord(BaseModel):
     last_seen_at: datetime | None = None
     #: Read only: when bankcti found the call gone from the PBX (outcome ``ended_unobserved``).
     found_gone_at: datetime | None = None
+    #: When the wrap-up its queue requires was still unsaved ``wrapup_max_seconds`` after the call
+    #: (the ACD's ``wrapup.missed``): the call counts as "not wrapped up" in the reports.
+    wrapup_missed_at: datetime | None = None
 
 
 class LegRecord(BaseModel):

@@ -21,6 +21,10 @@ goes on.  Nothing is dropped silently.
 
 Without a file (:class:`MemorySpool`) the same writer keeps the waiting
 writes in memory: ordered and retried, but not crash-proof.
+
+:class:`crm_core.spool_batch.GroupCommitWriter` is the same writer with a
+group commit in front (the follow-up history's): the pending writes applied
+in batches, one transaction each, by one task.
 """
 
 from __future__ import annotations
@@ -78,7 +82,15 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _line(entry: Mapping[str, Any]) -> str:
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_as_json) + "\n"
+
+
+def _as_json(value: Any) -> Any:
+    # A writer may queue its record (a pydantic model) as it is: in the spool, the fields it set.
+    dump = getattr(value, "model_dump", None)
+    if dump is None:
+        raise TypeError(f"{type(value).__name__} cannot be spooled as JSON")
+    return dump(mode="json", exclude_unset=True)
 
 
 class FileSpool:
@@ -285,24 +297,43 @@ class SpooledWriter:
             done = rejected = 0
             failure: BaseException | None = None
             for entry in entries:
-                try:
-                    await self._attempt(entry)
-                except Exception as exc:
-                    if not data_refused(exc):
-                        failure = exc
-                        break
-                    await self._io(self._spool.reject, entry, f"{type(exc).__name__}: {exc}"[:2000])
-                    log.error(
-                        f"{self._name}.entry_rejected",
-                        extra={"error": type(exc).__name__, "kind": entry.get("kind")},
-                    )
-                    rejected += 1
+                outcome = await self._replay_entry(entry)
+                if isinstance(outcome, BaseException):
+                    failure = outcome
+                    break
+                rejected += outcome
                 done += 1
-            remaining = entries[done:]
-            if done:
-                await self._io(self._spool.replace, remaining)
-            self._waiting = len(remaining)
-            self._set_spooling(bool(remaining))
+            remaining = await self._keep_waiting(entries, done)
+        return self._replayed(done, rejected, remaining, failure)
+
+    async def _replay_entry(self, entry: Entry) -> BaseException | int:
+        """Apply one spooled ``entry``: 0 if applied, 1 if refused for good (set aside), else the failure."""
+        try:
+            await self._attempt(entry)
+        except Exception as exc:
+            if not data_refused(exc):
+                return exc
+            await self._io(self._spool.reject, entry, f"{type(exc).__name__}: {exc}"[:2000])
+            log.error(
+                f"{self._name}.entry_rejected",
+                extra={"error": type(exc).__name__, "kind": entry.get("kind")},
+            )
+            return 1
+        return 0
+
+    async def _keep_waiting(self, entries: list[Entry], done: int) -> list[Entry]:
+        """Drop the first ``done`` entries from the spool; return those still waiting."""
+        remaining = entries[done:]
+        if done:
+            await self._io(self._spool.replace, remaining)
+        self._waiting = len(remaining)
+        self._set_spooling(bool(remaining))
+        return remaining
+
+    def _replayed(
+        self, done: int, rejected: int, remaining: list[Entry], failure: BaseException | None
+    ) -> int:
+        """Log a replay's result; return how many entries still wait."""
         if done:
             log.info(
                 f"{self._name}.replayed",

@@ -15,6 +15,9 @@ business hours ``condition`` nodes test.  When prompt catalogs exist
 (``<menu dir>/prompts/<language>.toml``, prompt name → text), every prompt a
 menu plays must be in each of them.
 
+Any node may carry ``label`` and ``label_zh`` (both or neither): its description
+in English and Chinese, shown to agents as the caller's IVR path.
+
 Every problem is reported as a :class:`~ivr.errors.MenuError` naming the
 file, the line to edit and the reason; the first problem in file order wins.
 """

@@ -56,6 +56,16 @@ class MenuSet:
             names.update(node.queue for node in menu.nodes.values() if isinstance(node, QueueNode))
         return names
 
+    def node_labels(self, first: str | None = None) -> dict[str, tuple[str, str]]:
+        """Node name → (label, label_zh) of every described node; menu ``first``'s win a name clash."""
+        order = sorted(self.menus.values(), key=lambda menu: (menu.name != first, menu.name))
+        labels: dict[str, tuple[str, str]] = {}
+        for menu in order:
+            for name, node in menu.nodes.items():
+                if name not in labels and node.label is not None and node.label_zh is not None:
+                    labels[name] = (node.label, node.label_zh)
+        return labels
+
     def __contains__(self, name: object) -> bool:
         return name in self.menus
 

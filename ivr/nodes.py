@@ -76,6 +76,20 @@ def _name(value: str) -> str:
     return value
 
 
+_LABEL_MAX = 80
+
+
+def _label(value: str) -> str:
+    # Shown to agents as the description of a caller's step (the console's IVR path).
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if len(value) > _LABEL_MAX:
+        raise ValueError(f"at most {_LABEL_MAX} characters")
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 Reference = tuple[tuple[str, ...], str]
 """A node a node can lead to: ``(key path inside the node, target node name)``."""
 
@@ -84,15 +98,31 @@ MenuKey = Annotated[str, AfterValidator(_menu_key)]
 Name = Annotated[str, AfterValidator(_name)]
 BargeIn = Annotated[str, AfterValidator(_barge_in)]
 Pattern = Annotated[str, AfterValidator(_pattern)]
+Label = Annotated[str, AfterValidator(_label)]
 
 
 class Node(BaseModel):
-    """Base of every node: strict types, unknown keys refused."""
+    """Base of every node: strict types, unknown keys refused.
+
+    ``label`` and ``label_zh`` (optional, both or neither) describe the node in
+    English and Chinese for the agent's screen, which shows a caller's path as
+    these descriptions (e.g. "VIP check" / "VIP 识别") rather than node names.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     #: True for nodes that wait for the caller; a loop must contain one.
     waits_for_caller: ClassVar[bool] = False
+
+    label: Label | None = None
+    label_zh: Label | None = None
+
+    @model_validator(mode="after")
+    def _labels_paired(self) -> Node:
+        if (self.label is None) != (self.label_zh is None):
+            missing = "label_zh" if self.label_zh is None else "label"
+            raise ValueError(f"{missing} missing: label and label_zh describe the node together")
+        return self
 
     def references(self) -> list[Reference]:
         """Nodes of the same menu this node can lead to, as ``(key path, node)``."""

@@ -56,7 +56,9 @@ class DbActorResolver:
     ``team_ids`` of an actor are the team they belong to and, for a
     supervisor, the teams whose ``supervisor_id`` they are.  A supervisor
     watches the active members of those teams and themself; an admin
-    watches everyone (``None``); anyone else only themself.
+    watches everyone (``None``); anyone else only themself.  Every actor
+    carries ``recent_call_minutes``, the handled-call grant's time
+    (:mod:`crm_core.access.handled`).
     """
 
     def __init__(
@@ -65,8 +67,12 @@ class DbActorResolver:
         *,
         ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        recent_call_minutes: int | None = None,
     ) -> None:
+        if recent_call_minutes is not None and recent_call_minutes < 0:
+            raise ValueError("recent_call_minutes must be 0 or more")
         self._sessions = sessions
+        self._recent_call_minutes = recent_call_minutes
         self._ttl = ttl
         self._clock = clock
         self._facts: dict[str, _Facts] = {}
@@ -82,6 +88,7 @@ class DbActorResolver:
             team_ids=facts.team_ids,
             offered_customer_ids=offered_customer_ids,
             remote_addr=remote_addr,
+            recent_call_minutes=self._recent_call_minutes,
         )
 
     async def watched_logins(self, login: str) -> frozenset[str] | None:

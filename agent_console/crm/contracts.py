@@ -8,10 +8,19 @@ action the user may not take a 403.  Amounts travel as strings.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_console.crm.deps import MAX_ID, ContractId, Crm, CurrentActor, CustomerId, PageNumber, PageSize
+from agent_console.crm.deps import (
+    MAX_ID,
+    ContractId,
+    Crm,
+    CurrentActor,
+    CustomerId,
+    PageNumber,
+    PageSize,
+    visible_customer,
+)
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
 from crm_core.contracts.jobs import MAX_WITHIN_DAYS
 from crm_core.contracts.schemas import (
@@ -75,6 +84,7 @@ async def list_contracts(
 @router.post(
     "/customers/{customer_id}/contracts",
     response_model=ContractView,
+    dependencies=[Depends(visible_customer)],
     status_code=status.HTTP_201_CREATED,
     summary="Open a draft contract for a customer",
 )

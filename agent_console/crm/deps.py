@@ -10,7 +10,7 @@ user (from the hub) and the client's address.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Path, Query, Request
@@ -25,11 +25,13 @@ from crm_core.analytics.services import AnalyticsServices
 from crm_core.commission.service import CommissionService
 from crm_core.contact_center.throttle import LoginThrottle, ThrottlePolicy
 from crm_core.contracts.service import ContractService
+from crm_core.customers.recent import RecentCalls
 from crm_core.customers.recycle import RecycleBin
 from crm_core.customers.service import CustomerService
 from crm_core.errors import InvalidInput
 from crm_core.followups.reminders import ReminderService
 from crm_core.followups.service import FollowUpService
+from crm_core.followups.wrapup import WrapUpService
 from crm_core.models.coltypes import utcnow
 from crm_core.parameters.store import ParameterStore
 from crm_core.protection.service import ProtectionService
@@ -51,6 +53,7 @@ __all__ = [
     "PopAuditor",
     "as_utc",
     "current_actor",
+    "visible_customer",
 ]
 
 #: The largest id a path or query accepts: PostgreSQL's ``integer``.
@@ -88,6 +91,7 @@ class CrmServices:
     sharing: SharingService
     protection: ProtectionService
     followups: FollowUpService
+    wrapups: WrapUpService
     reminders: ReminderService
     contracts: ContractService
     commission: CommissionService
@@ -100,6 +104,8 @@ class CrmServices:
     sessions: async_sessionmaker[AsyncSession] | None = None
     #: Failed-login counts and locks, shared by every gateway on the database.
     logins: LoginThrottle | None = None
+    #: The calls each agent answered (``GET /api/me/recent-calls``).
+    recent_calls: RecentCalls | None = None
 
     @classmethod
     def build(
@@ -112,6 +118,8 @@ class CrmServices:
         actor_cache_ttl: float = 30.0,
         parameters: ParameterStore | None = None,
         login_policy: ThrottlePolicy | None = None,
+        recent_customer_minutes: int | None = 60,
+        site_zone: tzinfo = UTC,
     ) -> "CrmServices":
         """Every service on one database, sharing one parameter store and one protection service.
 
@@ -121,6 +129,10 @@ class CrmServices:
         already, so that a change made through the API is seen by them at once.
         ``actor_cache_ttl`` is how long a user's role and teams are trusted;
         ``login_policy`` the login throttle's thresholds and delays.
+        ``recent_customer_minutes`` is how long after a call its agent may still
+        read the caller's record (:mod:`crm_core.access.handled`; ``None``: never).
+        ``site_zone`` is the site's time zone: its date is "today" for a
+        wrap-up's next contact.
         """
         parameters = parameters if parameters is not None else ParameterStore(sessions)
         protection = ProtectionService(sessions, parameters, clock=clock)
@@ -130,16 +142,22 @@ class CrmServices:
             sharing=SharingService(sessions),
             protection=protection,
             followups=FollowUpService(sessions, parameters, clock=clock),
+            wrapups=WrapUpService(
+                sessions, parameters, clock=clock, today=lambda: clock().astimezone(site_zone).date()
+            ),
             reminders=ReminderService(sessions, parameters, clock=clock),
             contracts=ContractService(sessions, parameters, clock=clock),
             commission=CommissionService(sessions, clock=clock),
             parameters=parameters,
             audit=AuditLog(sessions),
-            actors=DbActorResolver(sessions, ttl=actor_cache_ttl),
+            actors=DbActorResolver(
+                sessions, ttl=actor_cache_ttl, recent_call_minutes=recent_customer_minutes
+            ),
             pops=DbPopAuditor(sessions),
             analytics=AnalyticsServices.build(sessions, parameters, clock=clock),
             sessions=sessions,
             logins=LoginThrottle(sessions, login_policy),
+            recent_calls=RecentCalls(sessions),
         )
 
 
@@ -158,6 +176,21 @@ async def current_actor(request: Request, session: SessionDep) -> Actor:
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 Crm = Annotated[CrmServices, Depends(crm_services)]
+
+
+async def visible_customer(
+    customer_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The customer's id")],
+    actor: CurrentActor,
+    crm: Crm,
+) -> int:
+    """Route dependency: 404 when customer ``customer_id`` does not exist, 403 when the user may not see it.
+
+    For routers whose services answer any customer the user may not see with
+    "not found": this check runs first, so the user learns the record exists
+    but is not theirs to see (:data:`crm_core.access.rules.NOT_VISIBLE`).
+    """
+    await crm.customers.require_visible(actor, customer_id)
+    return customer_id
 
 
 CustomerId = Annotated[int, Path(ge=1, le=MAX_ID, description="The customer's id")]

@@ -1,12 +1,12 @@
 """A customer's follow-ups (calls, visits, emails… with the next contact date) and the user's reminders."""
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent_console.crm.deps import Crm, CurrentActor, CustomerId, PageNumber
+from agent_console.crm.deps import Crm, CurrentActor, CustomerId, PageNumber, visible_customer
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
 from crm_core.followups.service import MAX_CONTENT_LENGTH, FollowUpView
 from crm_core.paging import Page
@@ -15,6 +15,8 @@ __all__ = ["FollowUpRequest", "router"]
 
 router = APIRouter(
     prefix="/api/crm/customers/{customer_id}/follow-ups",
+    # A customer that exists but is not the user's to see: 403, not the services' "not found".
+    dependencies=[Depends(visible_customer)],
     tags=["follow-ups"],
     route_class=CleanInputRoute,
     responses=ERROR_RESPONSES,
@@ -22,9 +24,19 @@ router = APIRouter(
 
 
 class FollowUpRequest(BaseModel):
-    """A follow-up by the acting user; ``call_id`` merges it into that call's record."""
+    """A follow-up that is not a call handled in bankcti: a visit, an email, an SMS, a web message…
+
+    A call's wrap-up is recorded on the call itself (``PUT /api/calls/{call_id}/wrap-up``).
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_call(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "call_id" in data:
+            raise ValueError("a call's wrap-up is recorded with PUT /api/calls/{call_id}/wrap-up")
+        return data
 
     channel: Literal["phone", "ivr", "email", "web", "visit", "sms"]
     direction: Literal["inbound", "outbound"]
@@ -35,7 +47,6 @@ class FollowUpRequest(BaseModel):
     )
     next_contact_on: date | None = Field(default=None, description="When to contact again (today or later)")
     urgent: bool = False
-    call_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 @router.get("", response_model=Page[FollowUpView], summary="A customer's follow-ups, newest first (audited)")
@@ -65,5 +76,4 @@ async def add_follow_up(
         disposition=body.disposition,
         next_contact_on=body.next_contact_on,
         urgent=body.urgent,
-        call_id=body.call_id,
     )

@@ -7,10 +7,10 @@ writes ownership history and an audit row.  A refused rule is a 409.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_console.crm.deps import Crm, CurrentActor, CustomerId
+from agent_console.crm.deps import Crm, CurrentActor, CustomerId, visible_customer
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
 from crm_core.protection.service import OwnershipChange, OwnershipView
 
@@ -18,6 +18,8 @@ __all__ = ["HandOverRequest", "LockRequest", "ReleaseRequest", "router"]
 
 router = APIRouter(
     prefix="/api/crm/customers/{customer_id}",
+    # A customer that exists but is not the user's to see: 403, not the services' "not found".
+    dependencies=[Depends(visible_customer)],
     tags=["protection"],
     route_class=CleanInputRoute,
     responses=ERROR_RESPONSES,

@@ -14,6 +14,7 @@ from agent_console.crm import (
     login_locks,
     parameters,
     protection,
+    recent,
     recycle,
     reminders,
     sharing,
@@ -23,11 +24,12 @@ __all__ = ["crm_router"]
 
 
 def crm_router() -> APIRouter:
-    """Every ``/api/crm/...`` route."""
+    """Every ``/api/crm/...`` route, and ``/api/me/recent-calls``."""
     router = APIRouter()
     for area in (customers, protection, sharing, followups, recycle, contracts, reminders, parameters, audit):
         router.include_router(area.router)
     router.include_router(commission.router)
     router.include_router(analytics.router)
     router.include_router(login_locks.router)
+    router.include_router(recent.router)
     return router

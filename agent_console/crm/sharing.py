@@ -7,10 +7,10 @@ or revokes grants (:class:`crm_core.sharing.service.SharingService`).
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_console.crm.deps import MAX_ID, Crm, CurrentActor, CustomerId, GrantId, as_utc
+from agent_console.crm.deps import MAX_ID, Crm, CurrentActor, CustomerId, GrantId, as_utc, visible_customer
 from agent_console.crm.guard import ERROR_RESPONSES, CleanInputRoute
 from crm_core.customers.schemas import GrantView
 
@@ -37,6 +37,7 @@ class ShareRequest(BaseModel):
 @router.get(
     "/customers/{customer_id}/grants",
     response_model=list[GrantView],
+    dependencies=[Depends(visible_customer)],
     summary="A customer's sharing grants (owner, their supervisor, admins)",
 )
 async def list_grants(
@@ -51,6 +52,7 @@ async def list_grants(
 @router.post(
     "/customers/{customer_id}/grants",
     response_model=GrantView,
+    dependencies=[Depends(visible_customer)],
     status_code=status.HTTP_201_CREATED,
     summary="Share a customer with a user or a team",
 )

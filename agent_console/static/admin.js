@@ -2,6 +2,7 @@
 // them, give a new password. Every change goes through /api/admin/agents, which checks it, audits it and
 // applies it to the running ACD; a generated password is shown here once and never again.
 import { el } from "./dom.js";
+import { queueName } from "./i18n.js";
 import { $, api, bi, currentUser, logout, session, tr, wireLanguage, wireLogin } from "./supervisor.js";
 
 const TITLE = ["bankcti · agent accounts", "bankcti · 座席账号管理"];
@@ -73,7 +74,7 @@ function row(agent) {
     el("td", { text: agent.extension }),
     el("td", { text: agent.device }),
     el("td", { text: agent.team || "–" }),
-    el("td", { class: "a-queues", text: agent.queues.join(" ") || "–" }),
+    el("td", { class: "a-queues", title: agent.queues.join(" "), text: agent.queues.map((name) => queueName(name)).join(", ") || "–" }),
     el("td", { text: skillsText(agent.skills) || "–" }),
     el("td", { class: "state", text: agent.active ? tr("active", "启用") : tr("disabled", "已停用") }),
     actions(agent),
@@ -143,7 +144,7 @@ function openForm(agent) {
   const chosen = new Set(agent ? agent.queues : []);
   $("f-queues").replaceChildren(
     ...state.queues.map((name) =>
-      el("label", {}, el("input", { type: "checkbox", value: name, checked: chosen.has(name) ? "checked" : null }), name),
+      el("label", { title: name }, el("input", { type: "checkbox", value: name, checked: chosen.has(name) ? "checked" : null }), queueName(name)),
     ),
   );
   $("f-name").focus();

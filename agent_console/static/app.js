@@ -2,11 +2,14 @@
 // Every piece of data reaches the page through textContent, never as HTML;
 // every visible string goes through i18n.js (Chinese / English).
 import { el, formatDuration, formatTime } from "./dom.js";
-import { applyTranslations, getLanguage, onLanguageChange, setLanguage } from "./i18n.js";
+import { applyTranslations, getLanguage, label, onLanguageChange, queueName, setIvrNodes, setLanguage, trCode } from "./i18n.js";
 import { $, TOKEN_KEY, api, app, say, serverNow, show, tx } from "./state.js";
 import { ack, connect, disconnect, setHandlers } from "./live.js";
 import { onCallEvent, reconcile, removeAllPops, showPop, tickPops } from "./call.js";
 import { mountCustomers } from "./customers.js";
+import { mountAttention, noticeCallEvent, noticeOffer, noticeStatus, resetAttention } from "./attention.js";
+import { mountShortcuts } from "./shortcuts.js";
+import { mountOffline } from "./offline.js";
 
 const RENEW_BEFORE_S = 600;
 const FLOOR_LOG_MAX = 60;
@@ -45,7 +48,8 @@ async function loadConfig() {
     }
   }
   const reasons = app.config.pause_reasons.length ? app.config.pause_reasons : ["break"];
-  $("pause-reason").replaceChildren(...reasons.map((r) => el("option", { value: r, text: r })));
+  $("pause-reason").replaceChildren(...reasons.map((r) => trCode(el("option", { value: r }), "pausereason", r)));
+  setIvrNodes(app.config.ivr_nodes);
 }
 
 async function enterConsole(info) {
@@ -55,6 +59,7 @@ async function enterConsole(info) {
   show("login-view", false);
   show("console-view", true);
   show("floor", info.agent.role !== "agent");
+  renderStatus(); // "checking…" until the server's status arrives, never a made-up "logged out 0:00"
   scheduleRenew();
   await loadConfig();
   connect();
@@ -65,9 +70,10 @@ function sessionEnded(message) {
   const wasIn = app.token !== null;
   app.token = null;
   app.agent = null;
-  app.status = null;
+  app.status = undefined;
   sessionStorage.removeItem(TOKEN_KEY);
   disconnect();
+  resetAttention();
   clearTimeout(session.renewTimer);
   removeAllPops();
   $("floor-log").replaceChildren();
@@ -134,20 +140,23 @@ async function requestState(state, reason) {
 function setStatus(status) {
   app.status = status;
   renderStatus();
+  noticeStatus();
 }
 
 function renderStatus() {
   const status = app.status;
   const stateNode = $("state");
   if (!status) {
-    stateNode.replaceWith(tx("span", "state.none", null, { id: "state", class: "state state-logged_out" }));
+    // undefined: not heard from the server yet; null: not an ACD agent (e.g. a supervisor)
+    const key = status === undefined ? "state.pending" : "state.none";
+    stateNode.replaceWith(tx("span", key, null, { id: "state", class: `state ${status === undefined ? "state-pending" : "state-logged_out"}` }));
     $("state-reason").textContent = "";
     $("state-timer").textContent = "";
     for (const id of ["btn-ready", "btn-end-wrap", "pause-group"]) show(id, false);
     return;
   }
   stateNode.replaceWith(tx("span", `state.${status.state}`, null, { id: "state", class: `state state-${status.state}`, "data-state": status.state }));
-  $("state-reason").textContent = status.reason ? `(${status.reason})` : "";
+  $("state-reason").textContent = status.reason ? `(${label("pausereason", status.reason)})` : "";
   show("btn-ready", status.state === "logged_out" || status.state === "paused");
   show("btn-end-wrap", status.state === "wrap_up");
   show("pause-group", status.state === "available" || status.state === "wrap_up" || status.state === "logged_out");
@@ -172,21 +181,31 @@ function onEvent(type, data, message) {
   if (type === "call.offered" && mine) {
     showPop(data);
     ack(message.seq);
+    noticeOffer(data);
   } else if (type === "agent.state" && mine) {
     setStatus({ login: data.agent_login, state: data.state, reason: data.reason, since: data.at, call_id: data.call_id });
+    // The wrap-up's deadline, maximum and whether a disposition is still due come with the full status.
+    if (data.state === "wrap_up") {
+      const still = () => app.status && app.status.state === "wrap_up" && app.status.call_id === data.call_id;
+      api("GET", "/api/agent/state").then((full) => still() && setStatus(full), () => {});
+    }
   } else if (type.startsWith("call.") && (mine || !data.agent_login)) {
     onCallEvent(type, data);
   }
+  if (type.startsWith("call.")) noticeCallEvent(type, data);
   if (app.agent && app.agent.role !== "agent" && type.includes(".")) logFloor(type, data);
 }
 
 function logFloor(type, data) {
-  const parts = [formatTime(data.at || serverNow()), type];
+  const parts = [formatTime(data.at || serverNow()), label("event", type)];
   if (data.call_id) parts.push(data.call_id);
   if (data.agent_login) parts.push(`→ ${data.agent_login}`);
-  if (data.queue) parts.push(`(${data.queue})`);
-  if (data.state) parts.push(data.reason ? `${data.state}: ${data.reason}` : data.state);
-  if (data.outcome) parts.push(data.outcome);
+  if (data.queue) parts.push(`(${queueName(data.queue)})`);
+  if (data.state) {
+    const state = label("state", data.state);
+    parts.push(data.reason ? `${state}: ${label("pausereason", data.reason)}` : state);
+  }
+  if (data.outcome) parts.push(label("end", data.outcome));
   const log = $("floor-log");
   log.prepend(el("li", { text: parts.join(" ") }));
   while (log.children.length > FLOOR_LOG_MAX) log.lastElementChild.remove();
@@ -194,7 +213,11 @@ function logFloor(type, data) {
 
 // ---- start -------------------------------------------------------------
 function init() {
+  app.onStatus = setStatus; // for modules that change the state themselves (wrap-up extension)
   applyTranslations();
+  mountOffline();
+  mountAttention();
+  mountShortcuts();
   setHandlers({
     hello: onHello,
     event: onEvent,

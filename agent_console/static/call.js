@@ -1,10 +1,11 @@
-// The calls on the agent's screen: one card per offered call with the customer
-// (pop.js), the call controls (hold, resume, transfer, hang up) and the wrap-up
-// form (notes, disposition, next follow-up date, save → follow-up history).
+// The calls on the agent's screen: one card per call, inbound (offered by the ACD) or outbound
+// (click-to-dial), with the call controls (hold, resume, transfer, hang up), the wrap-up form
+// (wrapup.js) and the customer (pop.js).
 import { el } from "./dom.js";
 import { t, tr } from "./i18n.js";
-import { $, api, app, localToday, serverNow, show, tx } from "./state.js";
+import { $, api, serverNow, show, tx } from "./state.js";
 import { customerPart } from "./pop.js";
+import { wrapForm } from "./wrapup.js";
 
 const pops = new Map(); // call_id -> pop
 
@@ -71,107 +72,45 @@ function controls(pop) {
   return { node, setPhase };
 }
 
-function wrapForm(pop) {
-  const notes = el("textarea", { class: "wrap-notes", maxlength: 4000, "data-i18n-placeholder": "wrap.notes", placeholder: t("wrap.notes"), "aria-label": t("wrap.notes") });
-  const disposition = el(
-    "select",
-    { class: "wrap-disposition", "aria-label": "disposition" },
-    tx("option", "wrap.disposition", null, { value: "" }),
-    ...app.config.dispositions.map((d) => el("option", { value: d, text: d })),
-  );
-  const next = el("input", { type: "date", class: "wrap-next", min: localToday(), "aria-label": t("wrap.next") });
-  const save = tx("button", "btn.save", null, { type: "submit", class: "primary wrap-save" });
-  const close = tx("button", "btn.close", null, { type: "button", class: "quiet", onclick: () => removePop(pop.callId) });
-  const status = el("span", { class: "message wrap-status", role: "status" });
-  const countdown = el("span", { class: "wrap-countdown" });
-  const report = (key, vars, isError) => {
-    tr(status, key, vars);
-    status.classList.toggle("error", Boolean(isError));
-  };
-  const form = el(
-    "form",
-    { class: "note-form" },
-    notes,
-    el("div", { class: "note-actions" }, disposition, el("label", { class: "next-label" }, tx("span", "wrap.next"), next), save, close, countdown, status),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const text = notes.value.trim();
-    if (!text && !disposition.value) return report("wrap.empty", null, true);
-    const known = pop.customer.current();
-    const detail = known ? known.detail() : null;
-    save.disabled = true;
-    try {
-      if (known && detail && detail.access === "write") {
-        if (!disposition.value) return report("wrap.needdisp", null, true);
-        await api("POST", `/api/crm/customers/${known.customerId}/follow-ups`, {
-          channel: "phone",
-          direction: "inbound",
-          content: text || disposition.value,
-          disposition: disposition.value,
-          next_contact_on: next.value || null,
-          call_id: pop.callId,
-        });
-      } else {
-        await api("POST", path(pop.callId, "note"), { notes: text || null, disposition: disposition.value || null });
-      }
-      pop.saved = true;
-      report(known ? "wrap.saved" : "wrap.savednote", null, false);
-      if (known) await known.refresh();
-    } catch (error) {
-      report("msg.server", { error: error.message }, true);
-    } finally {
-      save.disabled = false;
-    }
-  });
-  return { node: form, countdown, hasText: () => notes.value.trim() !== "" };
-}
-
 function buildPop(offer) {
-  const pop = { callId: offer.call_id, offer, phase: "ringing", saved: false };
+  const outbound = offer.direction === "outbound";
+  const pop = { callId: offer.call_id, offer, phase: outbound ? "dialing" : "ringing", saved: false, connectedAt: null };
   const say = (key, vars, isError) => {
     const node = $("console-message");
     tr(node, key, vars);
     node.classList.toggle("error", Boolean(isError));
   };
   pop.customer = customerPart(offer, say);
-  const stateLabel = tx("span", "call.ringing", null, { class: "call-state" });
+  const stateLabel = tx("span", `call.${pop.phase}`, null, { class: "call-state" });
+  const timer = el("span", { class: "call-timer", "aria-label": "call time" });
   const ctl = controls(pop);
-  const wrap = wrapForm(pop);
-  pop.card = el(
-    "article",
-    { class: "pop", "data-call-id": offer.call_id },
-    el(
-      "div",
-      { class: "pop-head" },
-      offer.caller_number ? el("span", { class: "caller", text: offer.caller_number }) : tx("span", "pop.withheld", null, { class: "caller" }),
-      tx("span", "pop.queue", { q: offer.queue }, { class: "badge" }),
-      stateLabel,
-    ),
-    pop.customer.node,
-    ctl.node,
-    wrap.node,
-  );
+  const wrap = wrapForm(pop, () => removePop(pop.callId));
+  const caller = offer.caller_number ? el("span", { class: "caller", text: offer.caller_number }) : tx("span", "pop.withheld", null, { class: "caller" });
+  const badge = outbound ? tx("span", "pop.outbound", null, { class: "badge outbound" }) : tx("span", "pop.queue", { q: { kind: "queue", code: offer.queue } }, { class: "badge" });
+  // Controls and wrap-up first: at 1366x768 notes, disposition, date and Save stay in view during the call.
+  pop.card = el("article", { class: "pop", "data-call-id": offer.call_id, "data-direction": outbound ? "outbound" : "inbound" }, el("div", { class: "pop-head" }, caller, badge, stateLabel, timer), ctl.node, wrap.node, pop.customer.node);
   pop.setPhase = (phase, vars) => {
     pop.phase = phase;
+    if (phase === "connected" && pop.connectedAt === null) pop.connectedAt = serverNow();
     tr(stateLabel, `call.${phase}`, vars);
     pop.card.classList.toggle("ended", phase === "ended" || phase === "gone" || phase === "taken");
     pop.card.classList.toggle("held", phase === "held");
     wrap.node.hidden = phase === "taken"; // never this agent's call: nothing to wrap up
     ctl.setPhase(phase);
+    if (phase === "ended" || phase === "gone") pop.endedAt = pop.endedAt || serverNow();
+    pop.tick();
   };
   pop.tick = () => {
-    const status = app.status;
-    const wrapping = status && status.state === "wrap_up" && status.call_id === pop.callId;
-    if (!wrapping || !app.config.wrapup_seconds) {
-      wrap.countdown.textContent = "";
-      wrap.countdown.removeAttribute("data-i18n");
+    wrap.tick();
+    if (pop.connectedAt === null) {
+      timer.textContent = "";
       return;
     }
-    const left = Math.ceil(status.since + app.config.wrapup_seconds - serverNow());
-    tr(wrap.countdown, left > 0 ? "wrap.left" : "wrap.over", { s: left });
+    const seconds = Math.max(0, Math.floor((pop.endedAt || serverNow()) - pop.connectedAt));
+    timer.textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
   };
-  ctl.setPhase("ringing");
+  pop.pendingWrapUp = () => !pop.saved && ["ended", "gone"].includes(pop.phase);
+  ctl.setPhase(pop.phase);
   return pop;
 }
 
@@ -181,7 +120,13 @@ export function showPop(offer) {
   if (existing) existing.card.remove();
   const pop = buildPop(offer);
   pops.set(offer.call_id, pop);
-  $("pops").prepend(pop.card);
+  // A new call never pushes an unsaved wrap-up out of sight: it goes below the cards still to wrap up.
+  const holder = $("pops");
+  const below = [...holder.children].find((card) => {
+    const other = pops.get(card.dataset.callId);
+    return !other || !other.pendingWrapUp();
+  });
+  holder.insertBefore(pop.card, below || null);
   show("no-calls", false);
 }
 
@@ -197,13 +142,14 @@ export function removeAllPops() {
   for (const callId of [...pops.keys()]) removePop(callId);
 }
 
-/** A call event about one of the agent's calls (connected, held, resumed, ended). */
+/** A call event about one of the agent's calls (connected, held, resumed, ended, an outbound call's state). */
 export function onCallEvent(type, data) {
+  if (type === "call.outbound") return onOutbound(data);
   const pop = pops.get(data.call_id);
   if (!pop) return;
   if (type === "call.connected" || type === "call.resumed") pop.setPhase("connected");
   else if (type === "call.held") pop.setPhase("held");
-  else if (type === "call.ended") pop.setPhase("ended", { outcome: data.outcome });
+  else if (type === "call.ended") pop.setPhase("ended", { outcome: { kind: "end", code: data.outcome } });
   else if (type === "call.taken") {
     // Another agent of a ring-all group answered: this agent no longer sees the customer.
     pop.setPhase("taken", { agent: data.taken_by });
@@ -231,13 +177,38 @@ export function tickPops() {
   for (const pop of pops.values()) pop.tick();
 }
 
-/** Ring a customer from their record (the server originates through the PBX and records it). */
+/** Ring a customer from their record: the call shows as a card like an inbound one, with its wrap-up. */
 export async function dial(customerId, number, name, onMessage) {
   try {
     const body = number ? { customer_id: customerId, number } : { customer_id: customerId };
-    await api("POST", "/api/dial", body);
+    const started = await api("POST", "/api/dial", body);
     onMessage("msg.dialing", { name }, false);
+    await openOutbound(started.call_id, customerId, started.number);
   } catch (error) {
     onMessage("msg.dialfail", { error: error.message }, true);
   }
+}
+
+/** The card of an outbound call, made once (by the dial's answer or its first event, whichever is first). */
+async function openOutbound(callId, customerId, number) {
+  if (pops.has(callId)) return pops.get(callId);
+  let customer = null;
+  if (customerId) {
+    try {
+      const detail = await api("GET", `/api/crm/customers/${customerId}`);
+      customer = { id: detail.id, name: detail.name, tier: detail.tier, owner_agent: detail.owner_name, accounts: detail.accounts, recent_follow_ups: [] };
+    } catch (_) {
+      customer = null; // the card still shows the call and its controls; the record stays closed
+    }
+  }
+  if (pops.has(callId)) return pops.get(callId); // the event or the answer made it meanwhile
+  showPop({ call_id: callId, direction: "outbound", caller_number: number || null, queue: null, customer, ivr_path: [] });
+  return pops.get(callId);
+}
+
+async function onOutbound(data) {
+  const pop = pops.get(data.call_id) || (data.state !== "ended" ? await openOutbound(data.call_id, data.customer_id, data.number) : null);
+  if (!pop) return;
+  if (data.state === "connected") pop.setPhase("connected");
+  else if (data.state === "ended") pop.setPhase("ended", { outcome: { kind: "end", code: data.outcome } });
 }

@@ -24,11 +24,37 @@
 //   className                     extra class on the <svg>
 //
 // Missing values (null/undefined/NaN) are gaps: no bar, a break in the line.
+// X labels are never cut: labels wider than their place are drawn slanted, with the room they need.
 
 const NS = "http://www.w3.org/2000/svg";
 const PALETTE = ["#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563"];
 const MARGIN = { top: 14, right: 12, bottom: 30, left: 44 };
 const LEGEND_HEIGHT = 18;
+const CHAR_WIDTH = 6.6; // a generous width of one character at font-size 11 (CJK is wider: counted twice)
+const SLANT = Math.PI / 4;
+
+function textWidth(label) {
+  let width = 0;
+  for (const ch of String(label ?? "")) width += ch.charCodeAt(0) > 0x2e80 ? CHAR_WIDTH * 1.8 : CHAR_WIDTH;
+  return width;
+}
+
+/** How the x labels fit: every n-th label, slanted or not, and the margins that keeps them whole. */
+function labelLayout(labels, opts) {
+  const width = opts.width || 600;
+  const plotWidth = width - MARGIN.left - MARGIN.right;
+  const band = plotWidth / Math.max(labels.length, 1);
+  const every = opts.xEvery || Math.max(1, Math.ceil(44 / band));
+  const widest = Math.max(0, ...labels.map(textWidth));
+  if (widest <= band * every - 4) return { every, slant: false, bottom: MARGIN.bottom, left: MARGIN.left };
+  const reach = widest * Math.cos(SLANT);
+  return {
+    every,
+    slant: true,
+    bottom: Math.ceil(widest * Math.sin(SLANT)) + 20,
+    left: Math.max(MARGIN.left, Math.ceil(reach - band / 2) + 6),
+  };
+}
 
 /** Create an SVG element with attributes (no "text" key: use textContent on purpose). */
 export function svgEl(tag, attrs, ...children) {
@@ -68,9 +94,11 @@ function defaultFormat(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 1 : 0);
 }
 
-function frame(opts, hasLegend) {
+function frame(opts, hasLegend, layout) {
+  const bottom = layout ? layout.bottom : MARGIN.bottom;
+  const left = layout ? layout.left : MARGIN.left;
   const width = opts.width || 600;
-  const height = opts.height || 220;
+  const height = (opts.height || 220) + (bottom - MARGIN.bottom);
   const top = MARGIN.top + (hasLegend ? LEGEND_HEIGHT : 0);
   const svg = svgEl("svg", {
     xmlns: NS,
@@ -82,13 +110,15 @@ function frame(opts, hasLegend) {
     "aria-label": opts.title || null,
     "font-family": "system-ui, sans-serif",
     "font-size": 11,
+    "data-bottom": bottom,
+    "data-left": left,
   });
   if (opts.title) svg.append(svgEl("title", {}, opts.title));
   const plot = {
-    x: MARGIN.left,
+    x: left,
     y: top,
-    w: width - MARGIN.left - MARGIN.right,
-    h: height - top - MARGIN.bottom,
+    w: width - left - MARGIN.right,
+    h: height - top - bottom,
   };
   return { svg, plot, width, height };
 }
@@ -137,9 +167,10 @@ function yAxis(svg, plot, maxValue, opts) {
 }
 
 // X axis labels under each category band, thinned so they do not overlap.
-function xAxis(svg, plot, labels, opts) {
+function xAxis(svg, plot, labels, opts, layout) {
   const band = plot.w / Math.max(labels.length, 1);
-  const every = opts.xEvery || Math.max(1, Math.ceil(44 / band));
+  const every = layout ? layout.every : opts.xEvery || Math.max(1, Math.ceil(44 / band));
+  const slant = Boolean(layout && layout.slant);
   const axis = svgEl("g", { class: "chart-axis chart-x" });
   axis.append(
     svgEl("line", {
@@ -153,10 +184,14 @@ function xAxis(svg, plot, labels, opts) {
   );
   labels.forEach((label, i) => {
     if (i % every !== 0) return;
+    const x = plot.x + band * (i + 0.5);
+    const y = plot.y + plot.h + (slant ? 10 : 16);
     axis.append(
-      textNode(plot.x + band * (i + 0.5), plot.y + plot.h + 16, label, {
-        "text-anchor": "middle",
+      textNode(x, y, label, {
+        "text-anchor": slant ? "end" : "middle",
         fill: "#4b5563",
+        transform: slant ? `rotate(-45 ${x.toFixed(1)} ${y.toFixed(1)})` : null,
+        class: slant ? "chart-label slanted" : "chart-label",
       }),
     );
   });
@@ -183,14 +218,11 @@ export function barChart(data, opts = {}) {
   const items = Array.isArray(data) ? data : [];
   const values = items.map((d) => d.value).filter(isNumber);
   if (!values.length) return emptyChart(opts);
-  const { svg, plot } = frame(opts, false);
+  const labels = items.map((d) => d.label);
+  const layout = labelLayout(labels, opts);
+  const { svg, plot } = frame(opts, false, layout);
   const scale = yAxis(svg, plot, Math.max(...values), opts);
-  const band = xAxis(
-    svg,
-    plot,
-    items.map((d) => d.label),
-    opts,
-  );
+  const band = xAxis(svg, plot, labels, opts, layout);
   const format = opts.yFormat || defaultFormat;
   const bars = svgEl("g", { class: "chart-bars" });
   items.forEach((d, i) => {
@@ -220,9 +252,10 @@ export function stackedBars(labels, series, opts = {}) {
   const totals = cats.map((_, i) => list.reduce((sum, s) => sum + (isNumber(s.values[i]) ? s.values[i] : 0), 0));
   if (!cats.length || !list.length || Math.max(0, ...totals) <= 0) return emptyChart(opts);
   const showLegend = opts.legend !== false;
-  const { svg, plot } = frame(opts, showLegend);
+  const layout = labelLayout(cats, opts);
+  const { svg, plot } = frame(opts, showLegend, layout);
   const scale = yAxis(svg, plot, Math.max(...totals), opts);
-  const band = xAxis(svg, plot, cats, opts);
+  const band = xAxis(svg, plot, cats, opts, layout);
   const format = opts.yFormat || defaultFormat;
   const bars = svgEl("g", { class: "chart-bars" });
   cats.forEach((label, i) => {
@@ -260,9 +293,10 @@ export function lineChart(series, opts = {}) {
   const values = list.flatMap((s) => s.values.filter(isNumber));
   if (!labels.length || !values.length) return emptyChart(opts);
   const showLegend = opts.legend !== false && list.length > 1;
-  const { svg, plot } = frame(opts, showLegend);
+  const layout = labelLayout(labels, opts);
+  const { svg, plot } = frame(opts, showLegend, layout);
   const scale = yAxis(svg, plot, Math.max(...values), opts);
-  const band = xAxis(svg, plot, labels, opts);
+  const band = xAxis(svg, plot, labels, opts, layout);
   const format = opts.yFormat || defaultFormat;
   list.forEach((s, k) => {
     const color = s.color || PALETTE[k % PALETTE.length];
@@ -295,12 +329,14 @@ export function lineChart(series, opts = {}) {
 export function targetLine(svg, value, opts = {}) {
   const box = svg.viewBox.baseVal;
   const top = MARGIN.top + (svg.querySelector(".chart-legend") ? LEGEND_HEIGHT : 0);
-  const h = box.height - top - MARGIN.bottom;
+  const bottom = Number(svg.getAttribute("data-bottom")) || MARGIN.bottom;
+  const left = Number(svg.getAttribute("data-left")) || MARGIN.left;
+  const h = box.height - top - bottom;
   const yMax = opts.yMax || 1;
   const y = top + h - (Math.min(Math.max(value, 0), yMax) / yMax) * h;
   svg.append(
     svgEl("line", {
-      x1: MARGIN.left,
+      x1: left,
       x2: box.width - MARGIN.right,
       y1: y,
       y2: y,

@@ -1,14 +1,16 @@
 // The customers panel: my customers (owned and shared, protection status and
 // days until release), the public pool with "Claim", today's reminders, and a
-// search (name, phone in any format, account last 4).  Any customer opens as a
-// record with its phones (click-to-dial) and follow-up history.
-import { el, formatAmount, formatWhen } from "./dom.js";
-import { t } from "./i18n.js";
+// search (name, phone in any format, account last 4), and the agent's recent calls (recent.js).
+// Any customer opens as a record (record.js): phones (click-to-dial), accounts, contracts, the
+// actions the user's rights allow, a follow-up form and the follow-up history.
+import { el } from "./dom.js";
+import { shown, t, trCode } from "./i18n.js";
 import { api, table, tx } from "./state.js";
 import { dial } from "./call.js";
-import { followUpTable } from "./pop.js";
+import { recentCalls } from "./recent.js";
+import { showRecord } from "./record.js";
 
-const TABS = ["mine", "pool", "reminders", "search"];
+const TABS = ["mine", "recent", "pool", "reminders", "search"];
 
 function protection(c) {
   if (c.status === "locked") return tx("span", "prot.locked", null, { class: "badge locked" });
@@ -20,7 +22,7 @@ function releaseCell(c, warningDays) {
   if (c.release_on === null || c.release_on === undefined) return el("span", { class: "muted", text: "—" });
   const key = c.days_until_release <= 0 ? "prot.today" : "prot.days";
   const soon = c.days_until_release <= warningDays;
-  return tx("span", key, { date: c.release_on, n: c.days_until_release }, { class: soon ? "release soon" : "release" });
+  return tx("span", key, { date: { day: c.release_on }, n: c.days_until_release }, { class: soon ? "release soon" : "release" });
 }
 
 /** Mount the panel into `root`; `onMessage(key, vars, isError)` reports to the status line. */
@@ -49,10 +51,10 @@ export function mountCustomers(root, onMessage) {
       [["col.name"], ["col.tier"], ["pop.phone"], ["col.protection"], ["col.last"], [""]],
       items.map((c) => [
         [c.name],
-        [el("span", { class: `tier tier-${c.tier}`, text: c.tier })],
+        [trCode(el("span", { class: `tier tier-${c.tier}`, "data-tier": c.tier }), "tier", c.tier)],
         [c.phone_masked || "—"],
         [protection(c)],
-        [c.last_follow_up_at ? formatWhen(c.last_follow_up_at) : "—"],
+        [c.last_follow_up_at ? shown(el("span"), "when", { v: c.last_follow_up_at }) : "—"],
         [el("span", { class: "row-actions" }, withClaim ? tx("button", "btn.claim", null, { type: "button", onclick: () => claim(c) }) : openButton(c), withClaim ? "" : callButton(c))],
       ]),
       "msg.nobody",
@@ -63,11 +65,11 @@ export function mountCustomers(root, onMessage) {
     const data = await api("GET", "/api/desk/customers");
     const rows = data.items.map((c) => [
       [c.name],
-      [el("span", { class: `tier tier-${c.tier}`, text: c.tier })],
+      [trCode(el("span", { class: `tier tier-${c.tier}`, "data-tier": c.tier }), "tier", c.tier)],
       [c.phone_masked || "—"],
       [c.shared ? tx("span", "prot.shared", { owner: c.owner_name || c.owner_login }, { class: "badge shared" }) : protection(c)],
       [releaseCell(c, data.release_warning_days)],
-      [c.last_follow_up_at ? formatWhen(c.last_follow_up_at) : "—"],
+      [c.last_follow_up_at ? shown(el("span"), "when", { v: c.last_follow_up_at }) : "—"],
       [el("span", { class: "row-actions" }, openButton(c), callButton(c))],
     ]);
     return [
@@ -89,11 +91,11 @@ export function mountCustomers(root, onMessage) {
     const data = await api("GET", "/api/crm/reminders/today");
     return [
       reminderList("rem.today", data.to_contact, (r) =>
-        tx("li", "rem.contact_line", { name: r.customer_name, date: r.next_contact_on, content: r.content ? ` · ${r.content}` : "" }),
+        tx("li", "rem.contact_line", { name: r.customer_name, date: { day: r.next_contact_on }, content: r.content ? ` · ${r.content}` : "" }),
       ),
-      reminderList("rem.release", data.to_be_released, (r) => tx("li", "rem.release_line", { name: r.customer_name, date: r.release_on })),
+      reminderList("rem.release", data.to_be_released, (r) => tx("li", "rem.release_line", { name: r.customer_name, date: { day: r.release_on } })),
       reminderList("rem.contracts", data.contracts_expiring, (r) =>
-        tx("li", "rem.contract_line", { name: r.customer_name, number: r.number, date: r.end_on }),
+        tx("li", "rem.contract_line", { name: r.customer_name, number: r.number, date: { day: r.end_on } }),
       ),
     ];
   }
@@ -117,41 +119,9 @@ export function mountCustomers(root, onMessage) {
     return [form, results];
   }
 
-  async function openRecord(id) {
-    body.replaceChildren(tx("p", "msg.loading", null, { class: "idle" }));
-    try {
-      const [detail, history] = await Promise.all([
-        api("GET", `/api/crm/customers/${id}`),
-        api("GET", `/api/crm/customers/${id}/follow-ups?page_size=20`),
-      ]);
-      const phones = detail.phones.map((p) =>
-        el("li", null, `${p.e164} (${p.type}) `, detail.limited ? "" : tx("button", "btn.call", null, { type: "button", class: "dial", onclick: () => dial(id, p.e164, detail.name, onMessage) })),
-      );
-      const accounts = detail.accounts.map((a) => `${a.masked_number} ${a.type} ${a.balance === null ? "" : `${formatAmount(a.balance)} ${a.currency}`}`);
-      body.replaceChildren(
-        el(
-          "article",
-          { class: "record", "data-customer-id": id },
-          el(
-            "div",
-            { class: "customer-line" },
-            el("h2", { text: detail.name }),
-            el("span", { class: `badge tier tier-${detail.tier}`, text: detail.tier }),
-            protection(detail),
-            detail.owner_name ? tx("span", "record.owner", { name: detail.owner_name }, { class: "badge" }) : null,
-            detail.limited ? null : tx("button", "btn.call", null, { type: "button", class: "primary dial", onclick: () => dial(id, null, detail.name, onMessage) }),
-          ),
-          tx("h3", "record.phones"),
-          el("ul", { class: "phones" }, ...phones),
-          tx("h3", "pop.accounts"),
-          el("ul", null, ...accounts.map((line) => el("li", { text: line }))),
-          tx("h3", "record.history"),
-          el("div", { class: "record-history" }, followUpTable(history.items)),
-        ),
-      );
-    } catch (error) {
-      body.replaceChildren(el("p", { class: "error", text: error.message }));
-    }
+  function openRecord(id) {
+    for (const b of buttons) b.classList.remove("active");
+    return showRecord(body, id, onMessage);
   }
 
   async function select(id) {
@@ -164,6 +134,7 @@ export function mountCustomers(root, onMessage) {
     body.replaceChildren(tx("p", "msg.loading", null, { class: "idle" }));
     try {
       if (id === "mine") body.replaceChildren(...(await mine()));
+      else if (id === "recent") body.replaceChildren(...(await recentCalls(openRecord)));
       else if (id === "reminders") body.replaceChildren(...(await reminders()));
       else {
         const page = await api("GET", "/api/crm/customers?status=public&page_size=100");

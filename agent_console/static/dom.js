@@ -1,4 +1,5 @@
 // Small DOM and formatting helpers. Data only ever becomes text nodes.
+import { formatClock, formatDateTime } from "./i18n.js";
 
 export function el(tag, props, ...children) {
   const node = document.createElement(tag);
@@ -32,12 +33,11 @@ export function formatAmount(value) {
   return match[1] + match[2].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (match[3] || "");
 }
 
+// Dates and times in the page's language (i18n.js: Intl.DateTimeFormat, 24-hour).
 export function formatWhen(value) {
-  const date = typeof value === "number" ? new Date(value * 1000) : new Date(String(value));
-  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
+  return formatDateTime(value);
 }
 
 export function formatTime(epochSeconds) {
-  const date = new Date(epochSeconds * 1000);
-  return Number.isNaN(date.getTime()) ? "" : date.toLocaleTimeString();
+  return formatClock(epochSeconds);
 }

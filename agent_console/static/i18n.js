@@ -1,346 +1,13 @@
 // Chinese / English strings of the agent console, and the language switch.
-// Elements carry their key (data-i18n, data-i18n-vars, data-i18n-placeholder,
-// data-i18n-aria-label, data-i18n-title) so a switch re-translates the whole
-// page in place, typed notes and open calls included.  The choice is kept in
-// localStorage; the first visit follows the browser's language.
+// The catalogs are i18n/en.js and i18n/zh.js (same keys).  Elements carry their key
+// (data-i18n, data-i18n-vars, data-i18n-placeholder, data-i18n-aria-label, data-i18n-title)
+// or what they render (data-i18n-render + data-i18n-args: a code's label, a date, an IVR
+// step), so a switch re-translates the whole page in place, typed notes and open calls
+// included.  The choice is kept in localStorage; the first visit follows the browser.
+import { en } from "./i18n/en.js";
+import { zh } from "./i18n/zh.js";
 
 const LANG_KEY = "bankcti.console.lang";
-
-const en = {
-  "app.title": "bankcti · agent console",
-  "lang.switch": "中文",
-  "lang.switch.title": "切换到中文",
-  "conn.offline": "offline",
-  "conn.connecting": "connecting…",
-  "conn.live": "live",
-  "conn.retry": "offline · retry in {s} s",
-  "crm.unavailable": "The CRM is unavailable, retrying in {s} s…",
-  "crm.unavailable.gaveup": "The CRM is still unavailable; try again in a moment.",
-  "login.title": "Agent log in",
-  "login.login": "Login",
-  "login.password": "Password",
-  "login.submit": "Log in",
-  "login.again": "session ended; log in again",
-  "state.logged_out": "logged out",
-  "state.available": "ready",
-  "state.ringing": "ringing",
-  "state.on_call": "on call",
-  "state.on_hold": "on hold",
-  "state.reserved": "reserved (callback)",
-  "state.wrap_up": "wrap-up",
-  "state.paused": "not ready",
-  "state.none": "no queues",
-  "state.timer": "time in state",
-  "btn.ready": "Ready",
-  "btn.endwrap": "End wrap-up",
-  "btn.pause": "Not ready",
-  "btn.logout": "Log out",
-  "btn.refresh": "Refresh",
-  "btn.close": "Close",
-  "btn.save": "Save",
-  "btn.claim": "Claim",
-  "btn.call": "Call",
-  "btn.open": "Open",
-  "btn.search": "Search",
-  "btn.create": "Create customer",
-  "btn.choose": "This is the caller",
-  "pause.reason": "reason",
-  "msg.dispositions": "dispositions unavailable: {error}",
-  "msg.server": "server: {error}",
-  "msg.claimed": "{name} is now yours.",
-  "msg.claimfail": "cannot claim {name}: {error}",
-  "msg.logoutfail": "cannot log out now: {error}",
-  "msg.dialing": "calling {name}…",
-  "msg.dialfail": "cannot call: {error}",
-  "msg.loading": "loading…",
-  "msg.nothing": "nothing",
-  "msg.nobody": "nobody here",
-  "msg.count": "{n} customers",
-  "idle": "No call on screen.",
-  "pop.withheld": "number withheld",
-  "pop.queue": "queue {q}",
-  "pop.unknown": "Unknown caller",
-  "pop.rm": "relationship manager: {name}",
-  "pop.norm": "no relationship manager (public pool)",
-  "auth.verified": "verified by PIN",
-  "auth.caller_id": "caller ID only",
-  "auth.none": "unknown",
-  "pop.reason": "Reason for calling",
-  "pop.ivr": "IVR path",
-  "pop.accounts": "Accounts",
-  "pop.contracts": "Open contracts",
-  "pop.followups": "Last follow-ups",
-  "pop.reminders": "Reminders due",
-  "pop.noaccounts": "no accounts",
-  "pop.nocontracts": "no open contract",
-  "pop.nofollowups": "no earlier contact",
-  "pop.noreminders": "nothing due",
-  "pop.contact_due": "contact planned for {date}",
-  "pop.contract_ends": "contract {number} ends {date}",
-  "pop.release_due": "returns to the public pool on {date}",
-  "pop.several": "{n} customers share this number: who is calling?",
-  "pop.search": "Find the caller: name, phone or account last 4",
-  "pop.create": "New customer",
-  "pop.name": "Name",
-  "pop.phone": "Phone",
-  "pop.created": "{name} created.",
-  "col.account": "Account",
-  "col.type": "Type",
-  "col.balance": "Balance",
-  "col.status": "Status",
-  "col.when": "When",
-  "col.channel": "Channel",
-  "col.disposition": "Disposition",
-  "col.notes": "Notes",
-  "col.agent": "Agent",
-  "col.legs": "Call legs",
-  "leg.ivr": "IVR",
-  "leg.queue": "Queue",
-  "leg.agent": "Agent",
-  "leg.external": "Number",
-  "leg.hold": "Hold",
-  "leg.answered": "answered",
-  "col.next": "Next contact",
-  "col.number": "Number",
-  "col.title": "Title",
-  "col.amount": "Amount",
-  "col.ends": "Ends",
-  "col.name": "Name",
-  "col.tier": "Tier",
-  "col.protection": "Protection",
-  "col.release": "Release to pool",
-  "col.deal": "Deal",
-  "col.last": "Last follow-up",
-  "call.ringing": "ringing",
-  "call.connected": "connected",
-  "call.held": "on hold",
-  "call.ended": "ended · {outcome}",
-  "call.gone": "no longer active",
-  "call.taken": "taken by {agent}",
-  "call.hold": "Hold",
-  "call.resume": "Resume",
-  "call.hangup": "Hang up",
-  "call.transfer": "Transfer",
-  "call.blind": "blind",
-  "call.attended": "attended",
-  "call.to.queue": "queue",
-  "call.to.agent": "agent",
-  "call.to.number": "number",
-  "call.target": "queue, agent login or number",
-  "call.complete": "Complete transfer",
-  "call.cancel": "Cancel transfer",
-  "call.consulting": "consulting {target}…",
-  "call.transferred": "transferred to {target}",
-  "call.failed": "{action} failed: {error}",
-  "wrap.notes": "Call notes",
-  "wrap.disposition": "— disposition —",
-  "wrap.next": "Next follow-up",
-  "wrap.saved": "saved to the follow-up history",
-  "wrap.savednote": "saved",
-  "wrap.empty": "write a note or choose a disposition",
-  "wrap.needdisp": "choose a disposition",
-  "wrap.left": "wrap-up: {s} s left",
-  "wrap.over": "wrap-up time is over",
-  "tab.mine": "My customers",
-  "tab.pool": "Public pool",
-  "tab.reminders": "Reminders",
-  "tab.search": "Search",
-  "rem.today": "To contact today",
-  "rem.release": "About to be released to the pool",
-  "rem.contracts": "Contracts expiring",
-  "rem.contact_line": "{name} — {date}{content}",
-  "rem.release_line": "{name} — released on {date}",
-  "rem.contract_line": "{name} — {number} ends {date}",
-  "prot.owned": "protected",
-  "prot.locked": "locked (never released)",
-  "prot.public": "public pool",
-  "prot.shared": "shared by {owner}",
-  "prot.days": "{date} · in {n} days",
-  "prot.today": "{date} · due now",
-  "search.placeholder": "name, phone (any format) or account last 4",
-  "search.none": "no customer found",
-  "record.phones": "Phones",
-  "record.history": "Follow-up history",
-  "record.owner": "owner: {name}",
-  "reason.accounts": "account services",
-  "reason.balance": "balance enquiry",
-  "reason.transactions": "recent transactions",
-  "reason.cards": "cards",
-  "reason.lostcard": "lost or stolen card",
-  "reason.wealth": "loans and wealth",
-  "reason.callback": "callback request",
-  "reason.agent": "asked for an agent",
-  "reason.none": "no choice made in the IVR",
-  "floor.title": "Floor activity",
-};
-
-const zh = {
-  "app.title": "bankcti · 坐席工作台",
-  "lang.switch": "English",
-  "lang.switch.title": "Switch to English",
-  "conn.offline": "离线",
-  "conn.connecting": "连接中…",
-  "conn.live": "在线",
-  "conn.retry": "离线 · {s} 秒后重试",
-  "crm.unavailable": "CRM 暂时不可用，{s} 秒后重试…",
-  "crm.unavailable.gaveup": "CRM 仍不可用，请稍后再试。",
-  "login.title": "坐席登录",
-  "login.login": "账号",
-  "login.password": "密码",
-  "login.submit": "登录",
-  "login.again": "会话已结束，请重新登录",
-  "state.logged_out": "已签出",
-  "state.available": "就绪",
-  "state.ringing": "振铃中",
-  "state.on_call": "通话中",
-  "state.on_hold": "保持中",
-  "state.reserved": "预留（回电）",
-  "state.wrap_up": "话后整理",
-  "state.paused": "未就绪",
-  "state.none": "无队列",
-  "state.timer": "当前状态时长",
-  "btn.ready": "就绪",
-  "btn.endwrap": "结束整理",
-  "btn.pause": "未就绪",
-  "btn.logout": "退出",
-  "btn.refresh": "刷新",
-  "btn.close": "关闭",
-  "btn.save": "保存",
-  "btn.claim": "认领",
-  "btn.call": "呼叫",
-  "btn.open": "打开",
-  "btn.search": "搜索",
-  "btn.create": "新建客户",
-  "btn.choose": "就是这位来电者",
-  "pause.reason": "原因",
-  "msg.dispositions": "无法读取处理结果：{error}",
-  "msg.server": "服务器：{error}",
-  "msg.claimed": "{name} 已归属于您。",
-  "msg.claimfail": "无法认领 {name}：{error}",
-  "msg.logoutfail": "现在无法退出：{error}",
-  "msg.dialing": "正在呼叫 {name}…",
-  "msg.dialfail": "无法呼叫：{error}",
-  "msg.loading": "加载中…",
-  "msg.nothing": "无",
-  "msg.nobody": "暂无客户",
-  "msg.count": "共 {n} 位客户",
-  "idle": "当前没有来电。",
-  "pop.withheld": "号码未显示",
-  "pop.queue": "队列 {q}",
-  "pop.unknown": "未知来电",
-  "pop.rm": "客户经理：{name}",
-  "pop.norm": "无客户经理（公海客户）",
-  "auth.verified": "已通过密码验证",
-  "auth.caller_id": "仅来电号码识别",
-  "auth.none": "未验证",
-  "pop.reason": "来电原因",
-  "pop.ivr": "IVR 路径",
-  "pop.accounts": "账户",
-  "pop.contracts": "未结合同",
-  "pop.followups": "最近跟进",
-  "pop.reminders": "到期提醒",
-  "pop.noaccounts": "无账户",
-  "pop.nocontracts": "无未结合同",
-  "pop.nofollowups": "此前无联系记录",
-  "pop.noreminders": "暂无到期事项",
-  "pop.contact_due": "计划于 {date} 联系",
-  "pop.contract_ends": "合同 {number} 于 {date} 到期",
-  "pop.release_due": "将于 {date} 退回公海",
-  "pop.several": "{n} 位客户共用此号码：请确认来电者",
-  "pop.search": "查找来电者：姓名、电话或账号后四位",
-  "pop.create": "新建客户",
-  "pop.name": "姓名",
-  "pop.phone": "电话",
-  "pop.created": "已创建 {name}。",
-  "col.account": "账号",
-  "col.type": "类型",
-  "col.balance": "余额",
-  "col.status": "状态",
-  "col.when": "时间",
-  "col.channel": "渠道",
-  "col.disposition": "处理结果",
-  "col.notes": "备注",
-  "col.agent": "坐席",
-  "col.legs": "通话分段",
-  "leg.ivr": "语音导航",
-  "leg.queue": "排队",
-  "leg.agent": "坐席",
-  "leg.external": "外线",
-  "leg.hold": "保持",
-  "leg.answered": "接通",
-  "col.next": "下次联系",
-  "col.number": "编号",
-  "col.title": "名称",
-  "col.amount": "金额",
-  "col.ends": "到期日",
-  "col.name": "姓名",
-  "col.tier": "等级",
-  "col.protection": "保护状态",
-  "col.release": "退回公海",
-  "col.deal": "成交",
-  "col.last": "最近跟进",
-  "call.ringing": "振铃中",
-  "call.connected": "已接通",
-  "call.held": "保持中",
-  "call.ended": "已结束 · {outcome}",
-  "call.gone": "通话已不存在",
-  "call.taken": "已由 {agent} 接听",
-  "call.hold": "保持",
-  "call.resume": "恢复",
-  "call.hangup": "挂断",
-  "call.transfer": "转接",
-  "call.blind": "直接转",
-  "call.attended": "咨询转",
-  "call.to.queue": "队列",
-  "call.to.agent": "坐席",
-  "call.to.number": "号码",
-  "call.target": "队列、坐席账号或号码",
-  "call.complete": "完成转接",
-  "call.cancel": "取消转接",
-  "call.consulting": "正在咨询 {target}…",
-  "call.transferred": "已转接至 {target}",
-  "call.failed": "{action} 失败：{error}",
-  "wrap.notes": "通话备注",
-  "wrap.disposition": "— 处理结果 —",
-  "wrap.next": "下次跟进",
-  "wrap.saved": "已保存到跟进记录",
-  "wrap.savednote": "已保存",
-  "wrap.empty": "请填写备注或选择处理结果",
-  "wrap.needdisp": "请选择处理结果",
-  "wrap.left": "话后整理：剩余 {s} 秒",
-  "wrap.over": "话后整理时间已到",
-  "tab.mine": "我的客户",
-  "tab.pool": "公海",
-  "tab.reminders": "提醒",
-  "tab.search": "搜索",
-  "rem.today": "今日待联系",
-  "rem.release": "即将退回公海",
-  "rem.contracts": "即将到期的合同",
-  "rem.contact_line": "{name} — {date}{content}",
-  "rem.release_line": "{name} — {date} 退回",
-  "rem.contract_line": "{name} — {number} 于 {date} 到期",
-  "prot.owned": "保护中",
-  "prot.locked": "已锁定（不退回）",
-  "prot.public": "公海",
-  "prot.shared": "{owner} 共享",
-  "prot.days": "{date} · 剩 {n} 天",
-  "prot.today": "{date} · 已到期",
-  "search.placeholder": "姓名、电话（任意格式）或账号后四位",
-  "search.none": "未找到客户",
-  "record.phones": "电话",
-  "record.history": "跟进记录",
-  "record.owner": "归属：{name}",
-  "reason.accounts": "账户服务",
-  "reason.balance": "余额查询",
-  "reason.transactions": "近期交易",
-  "reason.cards": "银行卡业务",
-  "reason.lostcard": "挂失银行卡",
-  "reason.wealth": "贷款与理财",
-  "reason.callback": "预约回电",
-  "reason.agent": "要求人工服务",
-  "reason.none": "未在 IVR 中选择",
-  "floor.title": "现场动态",
-};
 
 const DICTIONARIES = { en, zh };
 const listeners = [];
@@ -357,20 +24,195 @@ export function getLanguage() {
   return language;
 }
 
+/** The catalogs, for the tests that compare them. */
+export const catalogs = DICTIONARIES;
+
+// A variable may itself be something to render in the current language:
+// {kind, code} a code's label, {when} a date and time, {day} a date.
+function varText(value) {
+  if (value && typeof value === "object") {
+    if ("kind" in value) return label(value.kind, value.code);
+    if ("when" in value) return formatDateTime(value.when);
+    if ("day" in value) return formatDate(value.day);
+  }
+  return String(value);
+}
+
 /** The text of `key` in the current language, `{name}` placeholders filled from `vars`. */
 export function t(key, vars) {
   const template = DICTIONARIES[language][key] ?? en[key] ?? key;
   if (!vars) return template;
-  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? varText(vars[name]) : whole));
+}
+
+/** Whether the catalogs know `key`. */
+export function has(key) {
+  return key in en;
 }
 
 /** Mark `node` as showing `key` (kept up to date on a language switch); returns `node`. */
 export function tr(node, key, vars) {
+  node.removeAttribute("data-i18n-render");
   node.setAttribute("data-i18n", key);
   if (vars) node.setAttribute("data-i18n-vars", JSON.stringify(vars));
   else node.removeAttribute("data-i18n-vars");
   node.textContent = t(key, vars);
   return node;
+}
+
+// ---- codes ------------------------------------------------------------------------------
+
+/**
+ * The label of an enumeration value: `kind` is tier, disp, channel, dir, acct.type,
+ * acct.status, contract.status, phone.type, pausereason, queue or end.  A code the catalogs
+ * do not know (an administrator's new disposition, say) shows as it is.
+ */
+export function label(kind, code) {
+  if (code === null || code === undefined || code === "") return "";
+  const key = `${kind}.${code}`;
+  return has(key) ? t(key) : String(code);
+}
+
+/** A queue's name: the catalog's for a known queue (in Chinese), else its display name. */
+export function queueName(code, displayName) {
+  if (language === "en" && displayName) return displayName;
+  return has(`queue.${code}`) ? t(`queue.${code}`) : displayName || String(code ?? "");
+}
+
+// ---- dates and times --------------------------------------------------------------------
+
+function locale() {
+  return language === "zh" ? "zh-CN" : "en-GB";
+}
+
+// Epoch seconds, an ISO 8601 date-time, or a YYYY-MM-DD day (read as that day here, not UTC).
+function toDate(value) {
+  if (value instanceof Date) return value;
+  if (typeof value === "number") return new Date(value * 1000);
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(value));
+  if (day) return new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3]));
+  return new Date(String(value));
+}
+
+function formatted(value, options) {
+  if (value === null || value === undefined || value === "") return "";
+  const date = toDate(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return new Intl.DateTimeFormat(locale(), { ...options, hourCycle: "h23" }).format(date);
+}
+
+/** A date and time in the current language's format (24-hour). */
+export function formatDateTime(value) {
+  return formatted(value, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** A time of day with seconds (24-hour). */
+export function formatClock(value) {
+  return formatted(value, { timeStyle: "medium" });
+}
+
+/** A day (no time). */
+export function formatDate(value) {
+  return formatted(value, { dateStyle: "medium" });
+}
+
+// ---- IVR steps ----------------------------------------------------------------------------
+
+// Node name -> {label, label_zh}, from the menu files (GET /api/desk/config's ivr_nodes).
+let ivrNodes = {};
+
+/** Set the IVR nodes' descriptions the screen shows for a caller's path. */
+export function setIvrNodes(nodes) {
+  ivrNodes = nodes && typeof nodes === "object" ? nodes : {};
+  applyTranslations();
+}
+
+function nodeLabel(node) {
+  const known = ivrNodes[node];
+  if (!known) return node;
+  return (language === "zh" ? known.label_zh : known.label) || known.label || node;
+}
+
+function tierText(tier) {
+  return !tier || tier === "unknown" ? t("ivr.r.unknowntier") : label("tier", tier);
+}
+
+function conditionText(fact) {
+  let m = /^vip=(yes|no) \(tier=([^)]*)\)$/.exec(fact);
+  if (m) return m[1] === "yes" ? tierText(m[2]) : m[2] === "unknown" ? tierText(m[2]) : t("ivr.r.notvip", { tier: tierText(m[2]) });
+  if ((m = /^tier=(.*)$/.exec(fact))) return tierText(m[1]);
+  if ((m = /^authentication=(\w+)$/.exec(fact))) return m[1] === "verified" ? t("ivr.r.verified") : has(`auth.${m[1]}`) ? t(`auth.${m[1]}`) : t("ivr.r.notverified");
+  if ((m = /^\S+ (open|closed)$/.exec(fact))) return t(`ivr.r.${m[1]}`);
+  if ((m = /^language=(\w+)$/.exec(fact))) return has(`ivr.r.lang.${m[1]}`) ? t(`ivr.r.lang.${m[1]}`) : m[1];
+  return fact;
+}
+
+// What happened at a step, in words; "" when the node's description says it all.
+function resultText(step) {
+  const r = String(step.result || "");
+  let m;
+  if (r === "" || r === "played" || r.startsWith("goto=") || r.startsWith("said ")) return "";
+  if ((m = /^(.*): (then|else)$/.exec(r))) return conditionText(m[1]);
+  if ((m = /^choice=(.+)$/.exec(r))) return t("ivr.r.pressed", { keys: m[1] });
+  if (r === "barged-in") return t("ivr.r.skipped");
+  if (r === "timeout") return t("ivr.r.timeout");
+  if (r === "invalid" || r.startsWith("invalid: ")) return t("ivr.r.invalid");
+  if ((m = /^matched=(\d+)$/.exec(r))) return m[1] === "0" ? t("ivr.r.matched.none") : m[1] === "1" ? t("ivr.r.matched.one") : t("ivr.r.matched", { n: m[1] });
+  if (["withheld", "unparsable", "lookup-failed", "hangup", "abandoned", "verified", "locked"].includes(r)) return t(`ivr.r.${r}`);
+  if ((m = /^(?:queue|fallback)=(.+)$/.exec(r))) return t("ivr.r.queue", { queue: queueName(m[1]) });
+  if ((m = /^language=(\w+)$/.exec(r))) return has(`ivr.r.lang.${m[1]}`) ? t(`ivr.r.lang.${m[1]}`) : m[1];
+  if ((m = /^(?:wrong_pin|no_pin)(?:, (\d+) attempts left)?$/.exec(r))) return m[1] ? t("ivr.r.wrongpin", { n: m[1] }) : t("ivr.r.wrongpin.last");
+  if (r.endsWith(" unavailable")) return t("ivr.r.unavailable");
+  if (r.endsWith(" failed") || r.startsWith("verification failed")) return t("ivr.r.failed");
+  if (r.startsWith("denied: ")) return t("ivr.r.denied");
+  if ((m = /^entered (\d+) digits$/.exec(r))) return t("ivr.r.digits", { n: m[1] });
+  if ((m = /^[\w.-]+=(\d+)$/.exec(r))) return t("ivr.r.digits", { n: m[1].length });
+  if ((m = /^balance: (\d+) accounts$/.exec(r))) return t("ivr.r.balance", { n: m[1] });
+  if ((m = /^recent transactions: (\d+)$/.exec(r))) return t("ivr.r.transactions", { n: m[1] });
+  if ((m = /^card reported lost: (.+)$/.exec(r))) return t("ivr.r.lost", { ref: m[1] });
+  if ((m = /^callback requested: (.+)$/.exec(r))) return t("ivr.r.callback", { ref: m[1] });
+  return r;
+}
+
+/** One step of a caller's IVR path in words: the node's description → what happened. */
+export function ivrStepText(step) {
+  const result = resultText(step);
+  const name = nodeLabel(step.node);
+  return result ? t("ivr.step", { label: name, result }) : name;
+}
+
+// ---- rendered nodes -----------------------------------------------------------------------
+
+const RENDERERS = {
+  code: (args) => label(args.kind, args.code),
+  queue: (args) => queueName(args.code, args.display),
+  when: (args) => formatDateTime(args.v),
+  clock: (args) => formatClock(args.v),
+  day: (args) => formatDate(args.v),
+  ivr: (args) => ivrStepText(args),
+};
+
+/** Add a way of showing something (`render(args)` → text) that shown() can name. */
+export function defineRenderer(name, render) {
+  RENDERERS[name] = render;
+}
+
+/**
+ * Make `node` show `what` (code, queue, when, clock, day, ivr or a defineRenderer() name) of
+ * `args`, in the current language and again after a switch; returns `node`.
+ */
+export function shown(node, what, args) {
+  node.removeAttribute("data-i18n");
+  node.removeAttribute("data-i18n-vars");
+  node.setAttribute("data-i18n-render", what);
+  node.setAttribute("data-i18n-args", JSON.stringify(args));
+  node.textContent = RENDERERS[what](args);
+  return node;
+}
+
+/** `node` showing the label of `code` (see label()); returns `node`. */
+export function trCode(node, kind, code) {
+  return shown(node, "code", { kind, code });
 }
 
 const ATTRIBUTES = ["placeholder", "aria-label", "title"];
@@ -380,6 +222,10 @@ export function applyTranslations(root = document) {
   for (const node of root.querySelectorAll("[data-i18n]")) {
     const vars = node.getAttribute("data-i18n-vars");
     node.textContent = t(node.getAttribute("data-i18n"), vars ? JSON.parse(vars) : undefined);
+  }
+  for (const node of root.querySelectorAll("[data-i18n-render]")) {
+    const render = RENDERERS[node.getAttribute("data-i18n-render")];
+    if (render) node.textContent = render(JSON.parse(node.getAttribute("data-i18n-args") || "{}"));
   }
   for (const attribute of ATTRIBUTES) {
     for (const node of root.querySelectorAll(`[data-i18n-${attribute}]`)) {

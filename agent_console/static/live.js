@@ -15,10 +15,11 @@ const live = {
   reconnectTimer: null,
   pingTimer: null,
   pongTimer: null,
-  handlers: { hello: () => {}, event: () => {}, unauthorized: () => {}, error: () => {} },
+  handlers: { hello: () => {}, event: () => {}, unauthorized: () => {}, error: () => {}, connection: () => {} },
 };
 
-/** `handlers`: hello(message), event(type, data, message), unauthorized(reason), error(text). */
+/** `handlers`: hello(message), event(type, data, message), unauthorized(reason), error(text),
+ * connection(kind): "up" (hello received), "down" (lost, reconnecting) or "reset" (let go on purpose). */
 export function setHandlers(handlers) {
   live.handlers = { ...live.handlers, ...handlers };
 }
@@ -44,6 +45,7 @@ export function disconnect() {
     ws.close(1000, "bye");
   }
   setConnectionLabel("offline", "conn.offline");
+  live.handlers.connection("reset");
 }
 
 export function connected() {
@@ -65,6 +67,7 @@ function onClose(ws, event) {
     return;
   }
   if (!app.token) return;
+  live.handlers.connection("down");
   const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** live.attempt);
   const delay = ceiling / 2 + Math.random() * (ceiling / 2);
   live.attempt += 1;
@@ -100,6 +103,7 @@ function onMessage(ws, event) {
       live.attempt = 0;
       setConnectionLabel("live", "conn.live");
       startPing(ws);
+      live.handlers.connection("up");
       live.handlers.hello(message);
       break;
     case "pong":

@@ -3,8 +3,8 @@
 // unknown caller a search box, a chooser when several customers share the
 // number, and "create customer".  Shown from the call.offered event at once,
 // then completed from the CRM API while the phone still rings.
-import { el, formatAmount, formatTime, formatWhen } from "./dom.js";
-import { t } from "./i18n.js";
+import { el, formatAmount, formatTime } from "./dom.js";
+import { defineRenderer, label, queueName, shown, t, trCode } from "./i18n.js";
 import { api, localToday, table, tx } from "./state.js";
 
 const OPEN_CONTRACTS = new Set(["draft", "pending", "approved", "active"]);
@@ -41,14 +41,9 @@ function authBadge(authentication) {
 
 function ivrSection(steps) {
   if (!steps.length) return [];
+  // Each step in words (the menu's description of the node → what happened), its time on hover.
   const items = steps.map((step) =>
-    el(
-      "li",
-      { title: formatTime(step.at) },
-      step.node,
-      step.keys ? el("span", { class: "keys", text: ` [${step.keys}]` }) : null,
-      step.result ? ` → ${step.result}` : null,
-    ),
+    shown(el("li", { title: formatTime(step.at), "data-node": step.node }), "ivr", { node: step.node, keys: step.keys || "", result: step.result || "" }),
   );
   return [tx("h3", "pop.ivr"), el("ol", { class: "ivr" }, ...items)];
 }
@@ -58,9 +53,9 @@ function accountsTable(accounts) {
     [["col.account"], ["col.type"], ["col.balance", "num"], ["col.status"]],
     accounts.map((a) => [
       [a.masked_number],
-      [a.type],
+      [trCode(el("span"), "acct.type", a.type)],
       [a.balance === null || a.balance === undefined ? "—" : `${formatAmount(a.balance)} ${a.currency}`, "num"],
-      [a.status],
+      [trCode(el("span"), "acct.status", a.status)],
     ]),
     "pop.noaccounts",
   );
@@ -70,11 +65,11 @@ export function followUpTable(items) {
   return table(
     [["col.when"], ["col.channel"], ["col.disposition"], ["col.notes"], ["col.next"], ["col.agent"], ["col.legs"]],
     items.map((f) => [
-      [formatWhen(f.at)],
-      [`${f.channel} · ${f.direction}`],
-      [f.disposition || ""],
+      [shown(el("span"), "when", { v: f.at })],
+      [el("span", null, trCode(el("span"), "channel", f.channel), " · ", trCode(el("span"), "dir", f.direction))],
+      [trCode(el("span"), "disp", f.disposition || "")],
       [f.content ?? f.notes ?? ""],
-      [f.next_contact_on || ""],
+      [f.next_contact_on ? shown(el("span"), "day", { v: f.next_contact_on }) : ""],
       [f.agent_name || ""],
       [legList(f.legs)],
     ]),
@@ -86,28 +81,27 @@ export function followUpTable(items) {
 // agent, a number, a hold), who, when answered and how it ended (transferred → where).
 function legList(legs) {
   if (!legs || !legs.length) return "";
-  return el("ul", { class: "legs" }, ...legs.map((leg) => el("li", { text: legText(leg) })));
+  return el("ul", { class: "legs" }, ...legs.map((leg) => shown(el("li"), "leg", leg)));
 }
 
 function clock(value) {
-  if (!value) return "";
-  const date = new Date(String(value));
-  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleTimeString();
+  return value ? formatTime(value) : "";
 }
 
 function legText(leg) {
-  const who = leg.agent_login || leg.queue || leg.target || "";
+  const who = leg.agent_login || (leg.queue ? queueName(leg.queue) : "") || leg.target || "";
   const end = leg.ended_at ? clock(leg.ended_at) : leg.end_reason ? "?" : "…";
   const answered = leg.answered_at ? ` · ${t("leg.answered")} ${clock(leg.answered_at)}` : "";
   const to = leg.transferred_to ? ` → ${leg.transferred_to}` : "";
-  const how = leg.end_reason ? ` (${leg.end_reason.replaceAll("_", " ")}${to})` : "";
+  const how = leg.end_reason ? ` (${label("end", leg.end_reason)}${to})` : "";
   return `${clock(leg.started_at)}–${end} ${t(`leg.${leg.kind}`)} ${who}${answered}${how}`;
 }
+defineRenderer("leg", legText);
 
 function contractsTable(items) {
   return table(
     [["col.number"], ["col.title"], ["col.amount", "num"], ["col.ends"], ["col.status"]],
-    items.map((c) => [[c.number], [c.title], [`${formatAmount(c.amount)} ${c.currency}`, "num"], [c.end_on], [c.status]]),
+    items.map((c) => [[c.number], [c.title], [`${formatAmount(c.amount)} ${c.currency}`, "num"], [shown(el("span"), "day", { v: c.end_on })], [trCode(el("span"), "contract.status", c.status)]]),
     "pop.nocontracts",
   );
 }
@@ -121,14 +115,26 @@ function reminderList(followUps, contracts) {
   const items = [];
   const planned = followUps.find((f) => f.next_contact_on);
   if (planned && planned.next_contact_on <= today) {
-    items.push(tx("li", "pop.contact_due", { date: planned.next_contact_on }));
+    items.push(tx("li", "pop.contact_due", { date: { day: planned.next_contact_on } }));
   }
   for (const c of contracts) {
     if (c.status === "active" && daysFrom(today, c.end_on) <= CONTRACT_SOON_DAYS) {
-      items.push(tx("li", "pop.contract_ends", { number: c.number, date: c.end_on }));
+      items.push(tx("li", "pop.contract_ends", { number: c.number, date: { day: c.end_on } }));
     }
   }
   return items.length ? el("ul", { class: "due" }, ...items) : tx("p", "pop.noreminders", null, { class: "muted" });
+}
+
+// The pop's "last follow-ups": only entries someone wrote something in, newest first (a bare call
+// record with no notes says nothing the agent can use), at most LAST_FOLLOW_UPS of them.
+const LAST_FOLLOW_UPS = 5;
+
+export function lastFollowUps(items) {
+  const when = (f) => Date.parse(f.at) || 0;
+  return items
+    .filter((f) => typeof f.content === "string" && f.content.trim() !== "")
+    .sort((a, b) => when(b) - when(a) || (b.id || 0) - (a.id || 0))
+    .slice(0, LAST_FOLLOW_UPS);
 }
 
 /** The customer block of a known customer; returns {node, refresh(), detail()}. */
@@ -136,7 +142,7 @@ function knownCustomer(customer, offer, callId) {
   let rmNode = customer.owner_agent
     ? tx("span", "pop.rm", { name: customer.owner_agent }, { class: "badge rm" })
     : el("span", { class: "badge rm", hidden: "" });
-  const followUps = el("div", { class: "followups" }, followUpTable(customer.recent_follow_ups || []));
+  const followUps = el("div", { class: "followups" }, followUpTable(lastFollowUps(customer.recent_follow_ups || [])));
   const contracts = el("div", { class: "contracts" }, tx("p", "msg.loading", null, { class: "muted" }));
   const reminders = el("div", { class: "reminders-due" }, tx("p", "msg.loading", null, { class: "muted" }));
   const accounts = el("div", { class: "accounts" }, accountsTable(customer.accounts || []));
@@ -147,11 +153,12 @@ function knownCustomer(customer, offer, callId) {
       "div",
       { class: "customer-line" },
       el("h2", { class: "customer-name", text: customer.name }),
-      el("span", { class: `badge tier tier-${customer.tier}`, text: customer.tier }),
-      authBadge(offer.authentication),
+      trCode(el("span", { class: `badge tier tier-${customer.tier}`, "data-tier": customer.tier }), "tier", customer.tier),
+      offer.direction === "outbound" ? "" : authBadge(offer.authentication),
       rmNode,
     ),
-    el("p", { class: "reason" }, tx("strong", "pop.reason"), ": ", tx("span", callReason(offer.ivr_path || []), null, { class: "reason-text" })),
+    // An outbound call (click-to-dial) has no IVR path and no caller authentication to show.
+    offer.direction === "outbound" ? "" : el("p", { class: "reason" }, tx("strong", "pop.reason"), ": ", tx("span", callReason(offer.ivr_path || []), null, { class: "reason-text" })),
     ...ivrSection(offer.ivr_path || []),
     el(
       "div",
@@ -169,7 +176,7 @@ function knownCustomer(customer, offer, callId) {
     const id = customer.id;
     const [info, history, deals] = await Promise.allSettled([
       api("GET", `/api/crm/customers/${id}`),
-      api("GET", `/api/crm/customers/${id}/follow-ups?page_size=5`),
+      api("GET", `/api/crm/customers/${id}/follow-ups?page_size=50`),
       api("GET", `/api/crm/contracts?customer_id=${id}&page_size=50`),
     ]);
     if (info.status === "fulfilled") {
@@ -182,7 +189,7 @@ function knownCustomer(customer, offer, callId) {
       if (detail.accounts.length) accounts.replaceChildren(accountsTable(detail.accounts));
     }
     const items = history.status === "fulfilled" ? history.value.items : customer.recent_follow_ups || [];
-    if (history.status === "fulfilled") followUps.replaceChildren(followUpTable(items));
+    if (history.status === "fulfilled") followUps.replaceChildren(followUpTable(lastFollowUps(items)));
     const open = deals.status === "fulfilled" ? deals.value.items.filter((c) => OPEN_CONTRACTS.has(c.status)) : [];
     contracts.replaceChildren(contractsTable(open));
     reminders.replaceChildren(reminderList(items, open));
@@ -227,7 +234,7 @@ function unknownCaller(offer, onChosen, onMessage) {
           null,
           el("strong", { text: c.name }),
           " ",
-          el("span", { class: `badge tier tier-${c.tier}`, text: c.tier }),
+          trCode(el("span", { class: `badge tier tier-${c.tier}`, "data-tier": c.tier }), "tier", c.tier),
           ` ${c.phone_masked || ""} `,
           tx("button", "btn.choose", null, { type: "button", onclick: () => choose(c.id) }),
         ),

@@ -7,11 +7,13 @@ export const TOKEN_KEY = "bankcti.console.token";
 export const app = {
   token: sessionStorage.getItem(TOKEN_KEY),
   agent: null,
-  status: null,
+  status: undefined, // undefined until the server says (hello); null: not an ACD agent
   expiresAt: 0,
   clockOffset: 0, // server time minus browser time, seconds
   config: { pause_reasons: [], dispositions: [], wrapup_seconds: null, release_warning_days: 7, today: "" },
   onSessionEnded: () => {},
+  offline: false, // the server is unreachable (offline.js): state-changing requests are refused
+  onReachability: (_reached) => {}, // told whether each request reached the server (offline.js)
 };
 
 export const $ = (id) => document.getElementById(id);
@@ -42,15 +44,18 @@ export function serverNow() {
 
 /** Today's date (YYYY-MM-DD) in the browser's time zone. */
 export function localToday() {
+  // The site's date as the server gave it (a browser in another zone must not offer yesterday).
+  if (app.config && app.config.today) return app.config.today;
   const now = new Date();
   const month = String(now.getMonth() + 1).padStart(2, "0");
   return `${now.getFullYear()}-${month}-${String(now.getDate()).padStart(2, "0")}`;
 }
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, field) {
     super(message);
     this.status = status;
+    this.field = field || null; // the input a 422 names
   }
 }
 
@@ -93,16 +98,20 @@ async function send(method, path, body) {
   const headers = { Accept: "application/json" };
   if (app.token) headers.Authorization = `Bearer ${app.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
   try {
-    return await fetch(path, {
+    response = await fetch(path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
     });
   } catch (_) {
+    app.onReachability(false);
     throw new ApiError(0, t("conn.offline"));
   }
+  app.onReachability(response.status !== 502 && response.status !== 504); // a proxy's "no server"
+  return response;
 }
 
 /** Call the JSON API with the session's bearer token; ApiError with the server's message on failure.
@@ -110,6 +119,9 @@ async function send(method, path, body) {
  * While the server answers 503 (CRM unavailable) the call waits and retries, up to
  * UNAVAILABLE_RETRIES times, showing the notice; the caller only sees the final outcome. */
 export async function api(method, path, body) {
+  // While the server is unreachable nothing that changes state is sent (the page says so and disables
+  // its buttons; this catches whatever still asks, e.g. a form submitted with Enter).
+  if (app.offline && method !== "GET" && path !== "/api/login") throw new ApiError(0, t("offline.refused"));
   let response;
   for (let attempt = 0; ; attempt += 1) {
     response = await send(method, path, body);
@@ -129,7 +141,7 @@ export async function api(method, path, body) {
     if (response.status === 503) throw new ApiError(503, t("crm.unavailable.gaveup"));
     const detail = data && typeof data.detail === "string" ? data.detail : `request failed (${response.status})`;
     if (response.status === 401 && path !== "/api/login") app.onSessionEnded(detail);
-    throw new ApiError(response.status, detail);
+    throw new ApiError(response.status, detail, data && typeof data.field === "string" ? data.field : null);
   }
   return data;
 }

@@ -4,6 +4,7 @@
 import { el, formatDuration } from "./dom.js";
 import { lineChart, stackedBars, targetLine } from "./charts.js";
 import { $, bi, serverNow, tr } from "./supervisor.js";
+import { label, queueName } from "./i18n.js";
 
 const STATES = {
   available: ["ready", "就绪"],
@@ -23,7 +24,7 @@ const ON_A_CALL = new Set(["on_call", "on_hold"]);
 const SL_TARGET = 0.8;
 const CHART_HOURS_BEFORE = 3; // charts start at the first busy interval, or this long before now
 
-const drawn = { summary: "", queues: "", agents: "", charts: "" };
+const drawn = { summary: "", basis: "", queues: "", agents: "", charts: "" };
 
 export function stateLabel(state) {
   const pair = STATES[state] || [state, state];
@@ -90,21 +91,52 @@ export function drawSummary(board) {
     tile("Service level", "服务水平", percent(t.service_level), "t-sl" + (t.service_level !== null && t.service_level < SL_TARGET ? " alert" : "")),
     tile("ASA", "平均应答速度", seconds(t.asa_seconds), "t-asa"),
     tile("Abandon rate", "放弃率", percent(t.abandon_rate), "t-abandon"),
+    tile("AHT", "平均处理时长", seconds(t.aht_seconds), "t-aht"),
+    tile("Occupancy", "占用率", percent(t.occupancy), "t-occupancy"),
     tile("Offered", "进线", String(t.offered), "t-offered"),
     tile("Answered", "接通", String(t.answered), "t-answered"),
     tile("Abandoned", "放弃", String(t.abandoned), "t-abandoned"),
   );
 }
 
+// ---- what the figures are based on (the reports page shows the same) -----------------------
+
+/** The site time zone and each queue's service-level threshold, as the reports use them too. */
+export function drawBasis(board) {
+  const limits = board.queues.map((q) => [queueName(q.name, q.display_name), q.service_level_seconds]);
+  if (!changed("basis", [board.timezone, limits, document.documentElement.lang])) return;
+  const en = limits.map(([name, s]) => `${name} ${s} s`).join(", ");
+  const zh = limits.map(([name, s]) => `${name} ${s}秒`).join("，");
+  bi(
+    $("basis"),
+    `Time zone: ${board.timezone} · Service level = answered within${limits.length ? `: ${en}` : " the queue's threshold"}`,
+    `时区：${board.timezone} · 服务水平 = 在阈值内接通${limits.length ? `：${zh}` : ""}`,
+  );
+}
+
+function queueTitle(board, name) {
+  const queue = board.queues.find((q) => q.name === name);
+  return queueName(name, queue && queue.display_name);
+}
+
+function caller(call) {
+  const parts = [];
+  if (call.customer_name) parts.push(el("span", { class: "wc-customer", text: call.customer_name }));
+  if (call.customer_tier) parts.push(el("span", { class: `badge tier tier-${call.customer_tier}`, "data-tier": call.customer_tier, text: label("tier", call.customer_tier) }));
+  if (call.caller_number) parts.push(el("span", { class: "wc-number", text: call.caller_number }));
+  if (!parts.length) parts.push(bi(el("span", { class: "wc-number muted" }), "unknown caller", "未知来电"));
+  return el("span", { class: "wc-caller" }, ...parts);
+}
+
 // ---- queues -------------------------------------------------------------------------------
 
-function moveControl(call, queue, queues, ui, actions) {
+function moveControl(call, queue, queues, ui, actions, board) {
   const others = queues.filter((name) => name !== queue);
   if (!others.length) return el("span", { class: "muted", text: "" });
   const select = el(
     "select",
     { class: "move-target", "aria-label": tr("move to queue", "转到队列") },
-    ...others.map((name) => el("option", { value: name, text: name })),
+    ...others.map((name) => el("option", { value: name, text: queueTitle(board, name) })),
   );
   if (ui.moveTargets.has(call.call_id) && others.includes(ui.moveTargets.get(call.call_id))) {
     select.value = ui.moveTargets.get(call.call_id);
@@ -122,11 +154,12 @@ export function drawQueues(board, ui, actions) {
     el(
       "tr",
       { "data-queue": q.name, class: q.waiting ? "busy" : "" },
-      el("th", { scope: "row", class: "q-name", text: q.name }),
+      el("th", { scope: "row", class: "q-name", title: q.name, text: queueName(q.name, q.display_name) }),
       el("td", { class: "num q-waiting", text: String(q.waiting) }),
       el("td", { class: "num q-longest" }, q.oldest_enqueued_at !== null ? ticker(q.oldest_enqueued_at) : "0:00"),
       el("td", { class: "num q-sl", title: tr(`answered within ${q.service_level_seconds} s`, `${q.service_level_seconds}秒内接通`), text: percent(q.service_level) }),
       el("td", { class: "num q-asa", text: seconds(q.asa_seconds) }),
+      el("td", { class: "num q-aht", text: seconds(q.aht_seconds) }),
       el("td", { class: "num q-abandon", text: percent(q.abandon_rate) }),
       el("td", { class: "num q-offered", text: String(q.offered) }),
       el("td", { class: "num q-answered", text: String(q.answered) }),
@@ -146,6 +179,7 @@ export function drawQueues(board, ui, actions) {
       ["Longest wait", "最长等待", "num"],
       ["Service level", "服务水平", "num"],
       ["ASA", "平均应答", "num"],
+      ["AHT", "平均处理", "num"],
       ["Abandon rate", "放弃率", "num"],
       ["Offered", "进线", "num"],
       ["Answered", "接通", "num"],
@@ -162,12 +196,12 @@ export function drawQueues(board, ui, actions) {
       el(
         "li",
         { "data-call": call.call_id, class: "waiting-call" },
-        el("span", { class: "wc-queue", text: q.name }),
+        el("span", { class: "wc-queue", text: queueName(q.name, q.display_name) }),
         el("span", { class: "wc-pos", text: `#${call.position}` }),
-        el("span", { class: "wc-id", text: call.call_id }),
+        caller(call),
         ticker(call.enqueued_at, "wc-wait"),
         call.priority ? el("span", { class: "badge", text: `P${call.priority}` }) : null,
-        moveControl(call, q.name, names, ui, actions),
+        moveControl(call, q.name, names, ui, actions, board),
       ),
     ),
   );
@@ -202,20 +236,21 @@ function agentActions(agent, ui, actions) {
 }
 
 export function drawAgents(board, ui, actions) {
-  const agents = [...board.agents].sort((a, b) => a.login.localeCompare(b.login));
+  const agents = [...board.agents].sort((a, b) => (a.display_name || a.login).localeCompare(b.display_name || b.login));
   const data = agents.map((a) => ({ ...a, seconds_in_state: undefined }));
   if (!changed("agents", [data, document.documentElement.lang])) return;
   const rows = agents.map((a) =>
     el(
       "tr",
       { "data-agent": a.login },
-      el("th", { scope: "row", class: "a-name" }, el("span", { text: a.name }), el("span", { class: "login", text: a.login })),
+      el("th", { scope: "row", class: "a-name", title: a.login }, el("span", { text: a.display_name || a.name })),
       el("td", { class: "a-state" }, el("span", { class: `state state-${a.state}`, "data-state": a.state, text: stateLabel(a.state) })),
       el("td", { class: "num a-time" }, ticker(a.since)),
-      el("td", { class: "a-reason", text: a.reason || "" }),
+      el("td", { class: "a-reason", text: label("pausereason", a.reason) }),
       el("td", { class: "a-call", text: a.call_id || "" }),
       el("td", { class: "num a-handled", text: String(a.calls_handled_today) }),
-      el("td", { class: "a-queues", text: a.queues.join(", ") }),
+      el("td", { class: "num a-occupancy", text: percent(a.occupancy) }),
+      el("td", { class: "a-queues", text: a.queues.map((name) => queueTitle(board, name)).join(", ") }),
       agentActions(a, ui, actions),
     ),
   );
@@ -231,6 +266,7 @@ export function drawAgents(board, ui, actions) {
             ["Pause reason", "示忙原因"],
             ["Current call", "当前通话"],
             ["Handled today", "今日接听", "num"],
+            ["Occupancy", "占用率", "num"],
             ["Queues", "队列"],
             ["Actions", "操作"],
           ),
@@ -255,7 +291,7 @@ export function drawCharts(board, ui) {
   const options = ["", ...board.queues.map((q) => q.name)];
   const current = [...select.options].map((o) => o.value);
   if (JSON.stringify(current) !== JSON.stringify(options)) {
-    select.replaceChildren(...options.map((name) => el("option", { value: name, text: name || tr("All queues", "全部队列") })));
+    select.replaceChildren(...options.map((name) => el("option", { value: name, text: name ? queueTitle(board, name) : tr("All queues", "全部队列") })));
     select.value = options.includes(ui.chartQueue) ? ui.chartQueue : "";
   }
   const series = ui.chartQueue && board.queue_intervals[ui.chartQueue] ? board.queue_intervals[ui.chartQueue] : board.intervals;

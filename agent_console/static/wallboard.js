@@ -7,7 +7,8 @@
 // waiting call) go through the REST API; the board then shows their effect from the next push.
 import { el } from "./dom.js";
 import { showLocks } from "./login-locks.js";
-import { drawAgents, drawCharts, drawQueues, drawSummary, invalidate, tick } from "./wallboard-view.js";
+import { queueName, trCode } from "./i18n.js";
+import { drawAgents, drawBasis, drawCharts, drawQueues, drawSummary, invalidate, tick } from "./wallboard-view.js";
 import {
   $,
   api,
@@ -67,6 +68,7 @@ function draw() {
   if (!board) return;
   $("day").textContent = `${board.day} (${board.timezone})`;
   drawSummary(board);
+  drawBasis(board);
   drawQueues(board, ui, actions);
   drawAgents(board, ui, actions);
   drawCharts(board, ui);
@@ -110,9 +112,11 @@ const actions = {
   },
   move(callId, queue) {
     ui.moveTargets.delete(callId);
+    const known = ui.board ? ui.board.queues.find((q) => q.name === queue) : null;
+    const queueTitle = (name) => queueName(name, known && known.display_name);
     return act(
       () => api(`/api/supervisor/calls/${encodeURIComponent(callId)}/move`, { body: { queue } }),
-      [`Call ${callId} moved to ${queue}.`, `来电 ${callId} 已转到 ${queue}。`],
+      [`Call ${callId} moved to ${queueTitle(queue)}.`, `来电 ${callId} 已转到 ${queueTitle(queue)}。`],
     );
   },
 };
@@ -218,7 +222,7 @@ async function loadPauseReasons() {
   } catch (_) {
     /* the defaults will do */
   }
-  $("pause-reason").replaceChildren(...reasons.map((r) => el("option", { value: r, text: r })));
+  $("pause-reason").replaceChildren(...reasons.map((r) => trCode(el("option", { value: r }), "pausereason", r)));
 }
 
 function showBoard(user) {

@@ -18,7 +18,12 @@ Definitions (``shared/notes/domain.md``, "Contact-center KPIs"):
 * **abandon rate** = abandoned in queue ÷ (handled + abandoned), where
   abandons shorter than 5 s (``short_abandoned``) and calls that left the
   queue for a callback are excluded from both sides, and handled = answered;
-* **longest wait** = now − the oldest enqueue time of the calls still waiting.
+* **longest wait** = now − the oldest enqueue time of the calls still waiting;
+* **AHT** = (talk + hold + the agent's wrap-up for the call) ÷ handled, handled
+  meaning answered and ended; talk and hold run from the answer to the end;
+* **occupancy** = handling ÷ (handling + available idle) of the agents'
+  time today, handling being ``on_call``/``on_hold``/``wrap_up`` and idle
+  ``available``/``reserved``/``ringing`` (as :mod:`crm_core.stats.agents`).
 
 A call that leaves its queue for another one (moved by a supervisor,
 overflowed, sent on after its longest wait) closes its first leg as neither
@@ -32,7 +37,7 @@ they are not abandons by the definition above.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from acd.events import (
@@ -44,6 +49,7 @@ from acd.events import (
     CallQueued,
     QueueTransition,
 )
+from agent_console.wallboard.counts import HANDLING_STATES, IDLE_STATES, AgentToday, IntervalCounts, kpis
 
 __all__ = [
     "INTERVAL_SECONDS",
@@ -51,7 +57,6 @@ __all__ = [
     "AgentToday",
     "CallLeg",
     "IntervalCounts",
-    "QueueKpis",
     "ServiceLevels",
     "TodayFigures",
     "kpis",
@@ -71,44 +76,6 @@ _SAME_INSTANT = 0.001
 
 
 @dataclass(slots=True)
-class IntervalCounts:
-    """Counters of the calls that entered one queue during one 15-minute interval."""
-
-    offered: int = 0
-    answered: int = 0
-    answered_within: int = 0  # wait <= the queue's service-level threshold
-    wait_answered: float = 0.0  # sum of queue + ring time of answered calls, seconds
-    abandoned: int = 0  # in queue, waited at least SHORT_ABANDON_SECONDS
-    short_abandoned: int = 0
-    abandoned_after: int = 0  # in queue after more than the threshold (service-level denominator)
-    callbacks: int = 0
-    timed_out: int = 0
-    moved_out: int = 0
-
-    def add(self, other: IntervalCounts) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-
-@dataclass(frozen=True, slots=True)
-class QueueKpis:
-    service_level: float | None
-    asa_seconds: float | None
-    abandon_rate: float | None
-
-
-def kpis(counts: IntervalCounts) -> QueueKpis:
-    """Service level, ASA and abandon rate of ``counts`` (``None`` where the denominator is 0)."""
-    sl_base = counts.answered + counts.abandoned_after
-    ab_base = counts.answered + counts.abandoned
-    return QueueKpis(
-        service_level=counts.answered_within / sl_base if sl_base else None,
-        asa_seconds=counts.wait_answered / counts.answered if counts.answered else None,
-        abandon_rate=counts.abandoned / ab_base if ab_base else None,
-    )
-
-
-@dataclass(slots=True)
 class CallLeg:
     """One call's stay in one queue (the current leg of ``call_id``)."""
 
@@ -120,6 +87,9 @@ class CallLeg:
     answered: bool = False
     closed: bool = False  # answered and ended, abandoned, timed out, moved…
     entered_at: float = 0.0  # when the call entered this leg's queue
+    answered_at: float | None = None
+    caller_number: str | None = None
+    customer_id: int | None = None
 
     def __post_init__(self) -> None:
         self.entered_at = self.entered_at or self.queued_at
@@ -127,19 +97,6 @@ class CallLeg:
     @property
     def waiting(self) -> bool:
         return not self.closed and not self.answered and self.agent_login is None
-
-
-@dataclass(slots=True)
-class AgentToday:
-    """An agent as the events tell it (the live ACD view, when wired, overrides it)."""
-
-    login: str
-    state: str = "logged_out"
-    reason: str | None = None
-    since: float = 0.0
-    call_id: str | None = None
-    handled_today: int = 0
-    queues: set[str] = field(default_factory=set)
 
 
 class TodayFigures:
@@ -169,6 +126,9 @@ class TodayFigures:
         self._start = 0.0
         self._end = 0.0
         self.calls: dict[str, CallLeg] = {}
+        # The legs not closed yet, by call id: what every push and agent event looks through (a few
+        # hundred), where ``calls`` keeps every leg of the day for the replays (hundreds of thousands).
+        self._open: dict[str, CallLeg] = {}
         self.buckets: dict[str, dict[int, IntervalCounts]] = {}
         self.agents: dict[str, AgentToday] = {}
         self.version = 0  # bumped by every change a wallboard would show
@@ -189,6 +149,7 @@ class TodayFigures:
             leg.bucket = None
         for agent in self.agents.values():
             agent.handled_today = 0
+            agent.handling = agent.idle = 0.0
         self.version += 1
 
     def day_of(self, at: float) -> date:
@@ -216,7 +177,9 @@ class TodayFigures:
     def apply(self, event: BusEvent) -> bool:
         """Fold one event; return whether anything shown changed."""
         if isinstance(event, CallQueued):
-            return self.queued(event.call_id, event.queue, event.at)
+            e = event
+            number, customer = e.caller_number, e.customer_id
+            return self.queued(e.call_id, e.queue, e.at, caller_number=number, customer_id=customer)
         if isinstance(event, CallOffered):
             return self._offered(event)
         if isinstance(event, CallConnected):
@@ -229,8 +192,23 @@ class TodayFigures:
             return self._transition(event)
         return False
 
-    def queued(self, call_id: str, queue: str, at: float, *, waiting_since: float | None = None) -> bool:
+    @property
+    def day_start(self) -> float:
+        return self._start
+
+    def queued(
+        self,
+        call_id: str,
+        queue: str,
+        at: float,
+        *,
+        waiting_since: float | None = None,
+        caller_number: str | None = None,
+        customer_id: int | None = None,
+    ) -> bool:
         """A call entered ``queue`` at ``at`` (its caller waiting since ``waiting_since``, default ``at``).
+
+        A new leg of the same call keeps its caller number and customer.
 
         An entry no later than the call's current leg is a replay (or a row
         seeded from the history) and is ignored; a later one starts a new
@@ -242,8 +220,11 @@ class TodayFigures:
                 return False
             if not leg.closed and not leg.answered:
                 self._count(leg).moved_out += 1  # left for another queue: a new leg starts
+        before = leg  # in a new queue, still the same caller
         leg = CallLeg(call_id, queue, waiting_since or at, self._bucket(at), entered_at=at)
-        self.calls[call_id] = leg
+        leg.caller_number = caller_number or (before.caller_number if before else None)
+        leg.customer_id = customer_id or (before.customer_id if before else None)
+        self.calls[call_id] = self._open[call_id] = leg
         self._count(leg).offered += 1
         self.version += 1
         return True
@@ -259,6 +240,7 @@ class TodayFigures:
             return False
         wait = max(0.0, at - leg.queued_at)
         leg.answered = True
+        leg.answered_at = at
         leg.agent_login = agent_login or None
         counts = self._count(leg)
         counts.answered += 1
@@ -276,10 +258,13 @@ class TodayFigures:
         if leg is None or leg.closed:
             return False
         leg.closed = True
+        self._open.pop(call_id, None)
         self.version += 1
-        if leg.answered:
-            return True
         counts = self._count(leg)
+        if leg.answered:
+            counts.handled += 1
+            counts.handle_time += max(0.0, at - (leg.answered_at or at))
+            return True
         wait = max(0.0, at - leg.queued_at)
         if outcome in _ABANDONED:
             if wait < SHORT_ABANDON_SECONDS:
@@ -325,15 +310,44 @@ class TodayFigures:
 
     def _agent_state(self, event: AgentStateChanged) -> bool:
         agent = self._agent(event.agent_login)
+        agent.first_seen = agent.first_seen or event.at
+        self._charge(agent, event.at)
+        # A wrap-up without a call id is the wrap-up of the call just handled (as the reports read it).
+        call_id = event.call_id or (agent.call_id if event.state == "wrap_up" else None)
         agent.state = event.state
         agent.reason = event.reason
         agent.since = event.at
-        agent.call_id = event.call_id
+        agent.call_id = call_id
         # An agent back to available/paused no longer rings for a call that was not answered.
         if event.state in ("available", "paused", "logged_out"):
-            for leg in self.calls.values():
-                if leg.agent_login == event.agent_login and not leg.answered and not leg.closed:
+            for leg in self._open.values():
+                if leg.agent_login == event.agent_login and not leg.answered:
                     leg.agent_login = None
+        self.version += 1
+        return True
+
+    def seed_agent(self, login: str, states: list[AgentStateChanged]) -> bool:
+        """Count an agent's time today from the history: the states before the first one seen live.
+
+        An agent not seen live yet takes the history's last state as its own.
+        """
+        agent = self._agent(login)
+        first = agent.first_seen
+        rows = sorted((s for s in states if not first or s.at < first), key=lambda s: s.at)
+        if not rows:
+            return False
+        past = AgentToday(login)  # folded apart: an old state must not touch today's calls
+        for row in rows:
+            self._charge(past, row.at)
+            past.state, past.reason, past.since = row.state, row.reason, row.at
+            past.call_id = row.call_id or (past.call_id if row.state == "wrap_up" else None)
+        if first:
+            self._charge(past, first)  # the live state took over there
+        else:
+            agent.state, agent.reason, agent.since = past.state, past.reason, past.since
+            agent.call_id, agent.first_seen = past.call_id, rows[0].at
+        agent.handling += past.handling
+        agent.idle += past.idle
         self.version += 1
         return True
 
@@ -347,13 +361,17 @@ class TodayFigures:
 
     def waiting(self, queue: str) -> list[CallLeg]:
         """Calls still waiting in ``queue`` (not ringing an agent), oldest first."""
-        legs = [leg for leg in self.calls.values() if leg.queue == queue and leg.waiting]
+        legs = [leg for leg in self._open.values() if leg.queue == queue and leg.waiting]
         return sorted(legs, key=lambda leg: leg.queued_at)
 
     def queues(self) -> set[str]:
         names = set(self.buckets)
-        names.update(leg.queue for leg in self.calls.values() if not leg.closed)
+        names.update(leg.queue for leg in self._open.values())
         return names
+
+    def open_legs(self) -> list[CallLeg]:
+        """The calls not over yet (waiting, ringing or talking), one leg each."""
+        return list(self._open.values())
 
     # -- internals ----------------------------------------------------------------
 
@@ -366,6 +384,20 @@ class TodayFigures:
         if leg.bucket is None:
             return IntervalCounts()  # another day's call: its figures go nowhere
         return self.buckets.setdefault(leg.queue, {}).setdefault(leg.bucket, IntervalCounts())
+
+    def _charge(self, agent: AgentToday, until: float) -> None:
+        """Count the agent's time today in the state it leaves at ``until``."""
+        if not agent.since:
+            return
+        seconds = max(0.0, min(until, self._end) - max(agent.since, self._start))
+        if agent.state in HANDLING_STATES:
+            agent.handling += seconds
+        elif agent.state in IDLE_STATES:
+            agent.idle += seconds
+        if agent.state == "wrap_up" and agent.call_id is not None and seconds:
+            leg = self.calls.get(agent.call_id)
+            if leg is not None and leg.answered and leg.bucket is not None:
+                self._count(leg).handle_time += seconds
 
     def _agent(self, login: str) -> AgentToday:
         agent = self.agents.get(login)

@@ -22,10 +22,13 @@ __all__ = [
 
 
 class WaitingCall(BaseModel):
-    call_id: str
+    call_id: str = Field(description="For the supervisor's move action; the page shows the caller instead")
     position: int  # 1-based, in service order
     priority: int
     enqueued_at: float
+    caller_number: str | None = None
+    customer_name: str | None = Field(default=None, description="The identified customer, if any")
+    customer_tier: str | None = None
 
 
 class WallboardTotals(BaseModel):
@@ -40,10 +43,18 @@ class WallboardTotals(BaseModel):
     service_level: float | None
     asa_seconds: float | None
     abandon_rate: float | None
+    aht_seconds: float | None = Field(
+        default=None, description="(talk + hold + wrap-up) / handled, handled = answered and ended"
+    )
+    occupancy: float | None = Field(
+        default=None,
+        description="Handling / (handling + available idle) today of the agents (a queue's: serving it)",
+    )
 
 
 class WallboardQueue(WallboardTotals):
     name: str
+    display_name: str = Field(description="The queue's display name (its name when it has none)")
     service_level_seconds: float
     waiting: int
     longest_wait_seconds: float
@@ -60,6 +71,7 @@ class WallboardQueue(WallboardTotals):
 class WallboardAgent(BaseModel):
     login: str
     name: str
+    display_name: str = Field(description="The name, with the login appended when two agents share it")
     state: str
     reason: str | None = Field(description="Pause reason")
     since: float
@@ -67,6 +79,7 @@ class WallboardAgent(BaseModel):
     call_id: str | None
     queues: list[str]
     calls_handled_today: int
+    occupancy: float | None = Field(default=None, description="Handling / (handling + available idle) today")
 
 
 class IntervalSeries(BaseModel):

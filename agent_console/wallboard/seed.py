@@ -4,7 +4,9 @@ One ``interactions`` row per call carries all the wallboard needs: the queue,
 when the call entered it, whether and when an agent answered, when and how
 it ended.  :func:`seed_figures` replays each row as the events the call
 produced, skipping calls the live feed has already shown (the bus is fresher
-than a row written a moment ago).
+than a row written a moment ago).  The agents' states of the day
+(``agent_events``, and each agent's last one before midnight) give their
+handling and idle time so far (:func:`seed_agents`), as the reports count it.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from acd.events import AgentStateChanged
 from agent_console.wallboard.figures import TodayFigures
-from crm_core.models import Agent, Interaction
+from crm_core.models import Agent, AgentEvent, Interaction
 
-__all__ = ["CallHistory", "DbCallHistory", "SeedCall", "seed_figures"]
+__all__ = ["CallHistory", "DbCallHistory", "SeedCall", "seed_agents", "seed_figures"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,14 @@ def seed_figures(figures: TodayFigures, calls: Iterable[SeedCall]) -> int:
             figures.ended(call.call_id, call.outcome, call.ended_at)
         added += 1
     return added
+
+
+def seed_agents(figures: TodayFigures, states: Iterable[AgentStateChanged]) -> int:
+    """Fold each agent's states from the history (before any seen live); return how many agents."""
+    by_agent: dict[str, list[AgentStateChanged]] = {}
+    for state in states:
+        by_agent.setdefault(state.agent_login, []).append(state)
+    return sum(figures.seed_agent(login, rows) for login, rows in sorted(by_agent.items()))
 
 
 def _epoch(value: datetime | None) -> float | None:
@@ -107,3 +118,31 @@ class DbCallHistory:
                 )
             )
         return calls
+
+    async def agent_states(self, start: datetime, end: datetime) -> list[AgentStateChanged]:
+        """Agent state changes in ``[start, end)`` and each agent's last one before ``start``."""
+        last = (
+            select(AgentEvent.agent_login, func.max(AgentEvent.at).label("at"))
+            .where(AgentEvent.at < start)
+            .group_by(AgentEvent.agent_login)
+            .subquery()
+        )
+        columns = (
+            AgentEvent.agent_login,
+            AgentEvent.state,
+            AgentEvent.reason,
+            AgentEvent.call_id,
+            AgentEvent.at,
+        )
+        before = select(*columns).join(
+            last, and_(AgentEvent.agent_login == last.c.agent_login, AgentEvent.at == last.c.at)
+        )
+        during = select(*columns).where(AgentEvent.at >= start, AgentEvent.at < end)
+        async with self._sessions() as session:
+            rows = [*(await session.execute(before)).all(), *(await session.execute(during)).all()]
+        return [
+            AgentStateChanged(
+                agent_login=login, state=state, reason=reason, call_id=call_id, at=_epoch(at) or 0.0
+            )
+            for login, state, reason, call_id, at in rows
+        ]

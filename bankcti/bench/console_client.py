@@ -23,6 +23,7 @@ __all__ = ["AgentConsoleClient", "ReceivedMessage"]
 class ReceivedMessage:
     data: dict[str, Any]
     received_at: float  # epoch seconds, taken as the frame is decoded
+    size: int = 0  # bytes of the websocket frame (UTF-8)
 
     @property
     def type(self) -> str:
@@ -74,9 +75,10 @@ class AgentConsoleClient:
         result: dict[str, Any] = response.json()
         return result
 
-    async def save_note(self, call_id: str, notes: str, disposition: str | None = None) -> httpx.Response:
-        return await self._http.post(
-            f"/api/calls/{call_id}/note",
+    async def save_wrapup(self, call_id: str, notes: str, disposition: str | None = None) -> httpx.Response:
+        """Record the call's wrap-up as the console does (``PUT /api/calls/{call_id}/wrap-up``)."""
+        return await self._http.put(
+            f"/api/calls/{call_id}/wrap-up",
             json={"notes": notes, "disposition": disposition},
             headers=self._auth(),
         )
@@ -117,7 +119,10 @@ class AgentConsoleClient:
                 await delivering
 
     async def _take(self, ws: ClientConnection, frame: str | bytes) -> None:
-        message = ReceivedMessage(json.loads(frame), time.time())
+        data = json.loads(frame)
+        decoded_at = time.time()
+        size = len(frame) if isinstance(frame, bytes) else len(frame.encode())
+        message = ReceivedMessage(data, decoded_at, size)
         self.received.append(message)
         if self._auto_ack and message.type == "call.offered":
             await ws.send(json.dumps({"type": "ack", "seq": message.data.get("seq")}))

@@ -1,11 +1,21 @@
 """``bankcti bench pop``: agent assigned → screen-pop received, over real sockets.
 
-N simulated callers ring at once through the PBX simulator (AMI + FastAGI over
-TCP); M agents are logged in over HTTP with one websocket each.  For every
-pop the agent's client notes when the ``call.offered`` frame arrived; the
-latency is that moment minus the instant the ACD assigned the agent (the
-event's ``at``, stamped by the ACD).  Everything runs in one process on one
-clock, so the two timestamps are comparable.
+Simulated callers ring through the PBX simulator (AMI + FastAGI over TCP),
+either N at once (``--calls N``, a burst) or at a steady rate (``--rate R
+--duration S``); M agents are logged in over HTTP with one websocket each.
+The callers call from the numbers of seeded demo customers
+(:mod:`bankcti.bench.pop_seed`), so each pop carries the full card
+(accounts, recent follow-ups) and the IVR path (keys ``2,0`` go through the
+menu); the result reports the ``call.offered`` frame's size.  For every pop
+the agent's client notes when the frame was decoded; the latency is that
+moment minus the instant the ACD reserved the agent (the event's ``at``,
+stamped by the ACD).  All processes run on one machine, one clock, so the two
+timestamps are comparable.
+
+The agents' consoles are spread over several client processes
+(:mod:`bankcti.bench.pop_clients`, about one per 250 agents unless
+``client_processes`` says otherwise): with hundreds of websockets in one
+event loop, the measuring side's own queueing would be part of the figure.
 
 It also measures pop received → phone rings: this process listens to the
 simulator's AMI as a second client and notes when each ``DialBegin`` (the
@@ -21,31 +31,32 @@ that much too high.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 import math
 import os
-import socket
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bankcti.bench.console_client import AgentConsoleClient
+from bankcti.bench.pop_seed import BENCH_PASSWORD, agent_device, seed_bench_agents, seed_bench_customers
+from bankcti.bench.processes import free_port, start_process, stop_process, wait_healthy
 from bankcti.bench.report import host_facts, table_rows
 from bankcti.settings import Settings
-from crm_core.contact_center.agents import AgentDirectory
-from crm_core.db import create_engine, session_factory, upgrade
+from crm_core.db import upgrade
 from cti.ami.client import AmiClient
 from cti.ami.message import AmiMessage
 
 __all__ = ["percentile", "run_pop_benchmark"]
 
-PASSWORD = "bench-password"
+log = logging.getLogger(__name__)
+
+#: Agents per client process when the caller does not say.
+AGENTS_PER_CLIENT = 250
+#: Demo customers seeded; those whose number identifies a full record become the callers.
+BENCH_CUSTOMERS = 300
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -53,27 +64,6 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = min(len(ordered), max(1, math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
-
-
-async def _seed_agents(url: str, count: int) -> list[str]:
-    engine = create_engine(url)
-    try:
-        directory = AgentDirectory(session_factory(engine))
-        logins = []
-        for n in range(count):
-            login = f"bench{n:04d}"
-            await directory.create_agent(
-                login,
-                f"Bench Agent {n}",
-                PASSWORD,
-                extension=f"{5000 + n}",
-                device=f"PJSIP/{5000 + n}",
-                queues=["general"],
-            )
-            logins.append(login)
-        return logins
-    finally:
-        await engine.dispose()
 
 
 class RingWatch:
@@ -116,69 +106,94 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+class _ClientProcess:
+    """One :mod:`bankcti.bench.pop_clients` process and its share of the agents."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    async def ready(self) -> None:
+        assert self.process.stdout is not None
+        line = await self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("an agents' client process exited during start-up (see its error above)")
+
+    async def finish(self) -> list[list[Any]]:
+        """Stop the agents; the pops they received."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(b"stop\n")
+        await self.process.stdin.drain()
+        line = await self.process.stdout.readline()
+        await self.process.wait()
+        rows: list[list[Any]] = json.loads(line or b'{"pops": []}')["pops"]
+        return rows
 
 
-async def _start_process(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-    )
+def _distribution(values: list[float], digits: int = 3) -> dict[str, float]:
+    return {
+        "p50": round(percentile(values, 50), digits),
+        "p95": round(percentile(values, 95), digits),
+        "p99": round(percentile(values, 99), digits),
+        "max": round(max(values), digits),
+    }
 
 
-async def _wait_healthy(url: str, process: asyncio.subprocess.Process, limit: float = 30.0) -> None:
-    async with httpx.AsyncClient() as http, asyncio.timeout(limit):
-        while True:
-            if process.returncode is not None:
-                raise RuntimeError("the service exited during start-up (see its log above)")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(f"{url}/api/health")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``; ``None`` elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.terminate()
-        try:
-            async with asyncio.timeout(10):
-                await process.wait()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+def _simulator_mode(calls: int, rate: float, duration: float) -> list[str]:
+    if rate > 0:
+        return ["--rate", str(rate), "--duration", str(duration)]
+    return ["--calls", str(calls)]
 
 
 async def run_pop_benchmark(
-    settings: Settings, *, calls: int, agents: int, json_path: Path | None, speed: float = 5.0
+    settings: Settings,
+    *,
+    calls: int,
+    agents: int,
+    json_path: Path | None,
+    speed: float = 5.0,
+    rate: float = 0.0,
+    duration: float = 0.0,
+    client_processes: int = 0,
 ) -> int:
-    """Three processes, as in production: the service, a simulated Asterisk, agents' consoles.
+    """Three kinds of processes, as in production: the service, a simulated Asterisk, agents' consoles.
 
-    This process seeds the database and plays the M agents' consoles; the
-    service runs as ``bankcti serve`` and the simulator as
-    ``python -m cti.simulator``, so neither's work delays the other's clock.
+    This process seeds the database and listens to the simulator's AMI; the
+    service runs as ``bankcti serve``, the simulator as ``python -m
+    cti.simulator`` and the agents' consoles in ``client_processes``
+    processes (0: one per :data:`AGENTS_PER_CLIENT` agents), so that no
+    side's work delays another's clock.  ``rate`` > 0 places ``rate`` calls
+    per second for ``duration`` seconds instead of a burst of ``calls``.
     """
-    if calls < 1 or agents < 1:
-        raise ValueError("--calls and --agents must be at least 1")
+    if agents < 1 or (rate <= 0 and calls < 1):
+        raise ValueError("--calls (or --rate) and --agents must be at least 1")
+    if rate < 0 or duration < 0 or (rate > 0) != (duration > 0):
+        raise ValueError("--rate and --duration go together, both positive")
+    expected = max(1, round(rate * duration)) if rate > 0 else calls
+    workers = client_processes or math.ceil(agents / AGENTS_PER_CLIENT)
     with tempfile.TemporaryDirectory(prefix="bankcti-bench-") as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         await upgrade(url)
-        logins = await _seed_agents(url, agents)
-        ami_port, agi_port, http_port = _free_port(), _free_port(), _free_port()
-        phones = [arg for n in range(agents) for arg in ("--phone", f"PJSIP/{5000 + n}")]
-        simulator = await _start_process(
+        logins = await seed_bench_agents(url, agents)
+        callers = await seed_bench_customers(url, Path(tmp), BENCH_CUSTOMERS)
+        ami_port, agi_port, http_port = free_port(), free_port(), free_port()
+        phones = [arg for n in range(agents) for arg in ("--phone", agent_device(n))]
+        simulator = await start_process(
             "-m", "cti.simulator", "--ami-port", str(ami_port), "--agi-port", str(agi_port),
             "--ami-username", settings.ami_username, "--ami-secret", settings.ami_secret,
             "--speed", str(speed), "--answer-after", "1", "--talk", "2", "--hangup-after-answer", "2",
-            "--keys", "2,0", "--calls", str(calls), "--wait-stdin", *phones,
+            "--keys", "2,0", *_simulator_mode(calls, rate, duration), "--wait-stdin", *phones,
+            *(arg for number in callers for arg in ("--caller", number)),
         )  # fmt: skip
-        service = await _start_process(
+        service = await start_process(
             "-m", "bankcti", "serve",
             env={
                 "BANKCTI_DATABASE_URL": url, "BANKCTI_DATA_DIR": tmp, "BANKCTI_HTTP_PORT": str(http_port),
@@ -189,7 +204,6 @@ async def run_pop_benchmark(
             },
         )  # fmt: skip
         base = f"http://127.0.0.1:{http_port}"
-        clients = [AgentConsoleClient(base) for _ in logins]
         rings = RingWatch()
         ami = AmiClient(
             host="127.0.0.1",
@@ -199,54 +213,76 @@ async def run_pop_benchmark(
             exclude_events=("VarSet", "Newexten", "DeviceStateChange"),
         )
         ami.on_event(rings.on_event, "DialBegin")
+        clients: list[_ClientProcess] = []
+        rows: list[list[Any]] = []
         try:
             assert simulator.stdout is not None and simulator.stdin is not None
             await simulator.stdout.readline()  # {"ami_port": ...}: listening
             await ami.connect()
-            await _wait_healthy(base, service)
-            for client, login in zip(clients, logins, strict=True):
-                await client.login(login, PASSWORD)
-                await client.connect()
-                await client.set_state("available")
-            started = time.perf_counter()
+            await wait_healthy(base, service)
+            for share in (logins[k::workers] for k in range(workers)):
+                if share:
+                    args = ["--base", base, "--password", BENCH_PASSWORD, *share]
+                    process = await start_process("-m", "bankcti.bench.pop_clients", *args)
+                    clients.append(_ClientProcess(process))
+            await asyncio.gather(*(client.ready() for client in clients))
+            log.info(
+                "bench.pop_calling",
+                extra={"service_pid": service.pid, "agents": agents, "calls": expected, "rate": rate},
+            )
+            started, cpu_before = time.perf_counter(), _cpu_seconds(service.pid)
             simulator.stdin.write(b"go\n")
             await simulator.stdin.drain()
             outcome = json.loads(await simulator.stdout.readline() or b"{}")
-            elapsed = time.perf_counter() - started
+            elapsed, cpu_after = time.perf_counter() - started, _cpu_seconds(service.pid)
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+            for client in clients:
+                rows.extend(await client.finish())
         finally:
             for client in clients:
-                await client.close()
+                await stop_process(client.process)
             await ami.close()
-            await _stop(service)
-            await _stop(simulator)
-        latencies = [
-            (message.received_at - float(message.event["at"])) * 1000
-            for client in clients
-            for message in client.received
-            if message.type == "call.offered"
-        ]
-    if not latencies:
+            await stop_process(service)
+            await stop_process(simulator)
+    if not rows:
         raise RuntimeError("no screen-pop was received; the benchmark cannot report anything")
-    devices = {login: f"PJSIP/{5000 + n}" for n, login in enumerate(logins)}
+    latencies = [(received - at) * 1000 for _, _, at, received, *_ in rows]
+    sizes = [float(row[4]) for row in rows]
+    devices = {login: agent_device(n) for n, login in enumerate(logins)}
     pops = [
-        (str(message.event["call_id"]), devices[str(message.event["agent_login"])], message.received_at)
-        for client in clients
-        for message in client.received
-        if message.type == "call.offered" and message.event.get("agent_login") in devices
+        (call_id, devices[login], received) for call_id, login, _, received, *_ in rows if login in devices
     ]
     result: dict[str, Any] = {
         "benchmark": "pop",
-        "calls": calls,
+        "mode": "steady" if rate > 0 else "burst",
+        "calls": expected,
+        "rate": rate or None,
+        "duration": duration or None,
         "agents": agents,
-        "pops": len(latencies),
+        "client_processes": len(clients),
+        "pops": len(rows),
         "p50_ms": round(percentile(latencies, 50), 3),
         "p95_ms": round(percentile(latencies, 95), 3),
         "p99_ms": round(percentile(latencies, 99), 3),
         "max_ms": round(max(latencies), 3),
         "mean_ms": round(statistics.fmean(latencies), 3),
+        "pop_bytes": {
+            key: int(value) for key, value in _distribution(sizes, 0).items() if key in ("p50", "max")
+        },
+        "pops_with_customer": sum(1 for row in rows if row[5]),
+        "pops_with_accounts": sum(1 for row in rows if row[6]),
+        "pops_with_follow_ups": sum(1 for row in rows if row[7]),
+        "pops_with_ivr_path": sum(1 for row in rows if row[8]),
         "ring_after_pop": ring_after_pop(pops, rings.rang_at),
         "answered": outcome.get("answered"),
         "wall_seconds": round(elapsed, 2),
+        # The service's CPU while the calls ran, per call: what the machine's other load does not skew.
+        "service_cpu_ms_per_call": (
+            round((cpu_after - cpu_before) * 1000 / expected, 2)
+            if cpu_before is not None and cpu_after is not None
+            else None
+        ),
+        "load_average_1m": round(load, 2) if load is not None else None,
         "simulator_speed": speed,
         "bus": "mqtt" if settings.mqtt_url else "in-process",
         "host": host_facts(),
@@ -255,4 +291,4 @@ async def run_pop_benchmark(
     if json_path is not None:
         await asyncio.to_thread(json_path.write_text, json.dumps(result, indent=2) + "\n")
         print(f"written: {json_path}")
-    return 0 if len(latencies) >= calls else 1
+    return 0 if len(rows) >= expected else 1

@@ -14,14 +14,17 @@ import json
 import os
 import platform
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from bankcti.bench.tables import MANY, SECTIONS, figure, section_name
 
 __all__ = [
     "BenchReportError",
     "host_facts",
     "render",
+    "render_section",
     "replace_sections",
     "report_command",
     "section",
@@ -78,106 +81,40 @@ def table_rows(result: Result) -> list[tuple[str, str]]:
     return rows
 
 
-def _n(value: Any, digits: int = 3) -> str:
-    """A figure as the README shows it: thin-space thousands, at most ``digits`` decimals, no trailing 0."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}".replace(",", "\u202f")
-    if isinstance(value, float):
-        if abs(value) >= 1000:
-            return f"{round(value):,}".replace(",", "\u202f")
-        text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
-        return text or "0"
-    return str(value)
-
-
 def _where(result: Result) -> str:
     host = result.get("host")
     if not isinstance(host, Mapping):
         name = result.get("benchmark")
         raise BenchReportError(f"{name}: the result has no host facts (date, machine); run it again")
-    memory = f", {_n(host.get('memory_gib'), 1)} GiB" if host.get("memory_gib") is not None else ""
+    memory = f", {figure(host.get('memory_gib'), 1)} GiB" if host.get("memory_gib") is not None else ""
     return (
         f"Measured {host.get('date')} on {host.get('cpu')} ({host.get('cores')} cores{memory}), "
         f"Python {host.get('python')}, {host.get('os')}."
     )
 
 
-def _route(result: Result) -> list[str]:
-    fast, slow = result["indexed"], result["naive"]
-    return [
-        f"`bankcti bench route --agents {result['agents']} --skills {result['skills']} "
-        f"--queues {result['queues']} --events {result['events']} --seed {result['seed']}`: "
-        f"{_n(fast['decisions'])} routing decisions, {_n(result['offers'])} offers, "
-        f"same decisions from both selectors: {_n(result['same_decisions'])}.",
-        "",
-        "| selector | decisions/s | p50 | p99 |",
-        "|---|---|---|---|",
-        f"| indexed router | {_n(fast['decisions_per_s'])} | {_n(fast['p50_ms'])} ms "
-        f"| {_n(fast['p99_ms'])} ms |",
-        f"| naive full scan (reference) | {_n(slow['decisions_per_s'])} | {_n(slow['p50_ms'])} ms "
-        f"| {_n(slow['p99_ms'])} ms |",
-        "",
-        f"The router decides {_n(result['ratio']['decisions_per_s_indexed_over_naive'], 1)}× faster than "
-        f"the full scan; p99 {_n(result['ratio']['p99_naive_over_indexed'], 1)}× lower.",
-    ]
-
-
-def _pop(result: Result) -> list[str]:
-    return [
-        f"`bankcti bench pop --calls {result['calls']} --agents {result['agents']}` ({result['bus']} bus): "
-        f"{_n(result['pops'])} pops, agent assigned → pop received in the agent's websocket client.",
-        "",
-        "| pops | p50 | p95 | p99 | max |",
-        "|---|---|---|---|---|",
-        f"| {_n(result['pops'])} | {_n(result['p50_ms'], 1)} ms | {_n(result['p95_ms'], 1)} ms "
-        f"| {_n(result['p99_ms'], 1)} ms | {_n(result['max_ms'], 1)} ms |",
-        *_ring_after_pop(result.get("ring_after_pop")),
-    ]
-
-
-def _ring_after_pop(ring: Any) -> list[str]:
-    """Pop received → phone rings (results measured before it existed have none: nothing is shown)."""
-    if not isinstance(ring, Mapping) or not ring.get("pairs"):
-        return []
-    return [
-        "",
-        f"Pop received → the agent's phone starts ringing (`DialBegin`), {_n(ring['pairs'])} pops: "
-        f"min {_n(ring['min_ms'], 1)} ms, p50 {_n(ring['p50_ms'], 1)} ms, p95 {_n(ring['p95_ms'], 1)} ms, "
-        f"max {_n(ring['max_ms'], 1)} ms; phone first: {_n(ring['rang_first'])}.",
-    ]
-
-
-def _analytics(result: Result) -> list[str]:
-    return [
-        f"`bankcti bench analytics --transactions {result['transactions']}` on PostgreSQL "
-        f"({_n(result['customers'])} customers):",
-        "",
-        "| transactions | fill | segmentation | goal |",
-        "|---|---|---|---|",
-        f"| {_n(result['transactions'])} | {_n(result['fill_seconds'], 2)} s | "
-        f"{_n(result['segment_seconds'], 2)} s | < {_n(result['goal_seconds'])} s "
-        f"({'met' if result['goal_met'] else 'missed'}) |",
-    ]
-
-
-_RENDERERS: dict[str, Callable[[Result], list[str]]] = {"route": _route, "pop": _pop, "analytics": _analytics}
-
-
 def render(result: Result) -> str:
     """The Markdown of one result: what was run, the table, and when and where."""
-    name = result.get("benchmark")
-    renderer = _RENDERERS.get(str(name))
+    return render_section([result])
+
+
+def render_section(results: Sequence[Result]) -> str:
+    """The Markdown of one README section from its results (see :func:`bankcti.bench.tables.section_name`)."""
+    if not results:
+        raise BenchReportError("no result to render")
+    name = section_name(results[0])
+    renderer = SECTIONS.get(name)
     if renderer is None:
-        raise BenchReportError(f"unknown benchmark {name!r}; known: {', '.join(sorted(_RENDERERS))}")
+        known = ", ".join(sorted({str(key).removesuffix("-steady") for key in SECTIONS}))
+        raise BenchReportError(f"unknown benchmark {results[0].get('benchmark')!r}; known: {known}")
+    if len(results) > 1 and name not in MANY:
+        raise BenchReportError(f"{name}: {len(results)} results for a section that shows one; pass one file")
     try:
-        lines = renderer(result)
+        lines = renderer(results)
     except (KeyError, TypeError) as exc:
         raise BenchReportError(f"{name}: the result lacks {exc}; was it written by this version?") from exc
-    return "\n".join([*lines, "", _where(result)])
+    places = list(dict.fromkeys(_where(result) for result in results))
+    return "\n".join([*lines, "", *places])
 
 
 def _markers(name: str) -> re.Pattern[str]:
@@ -186,12 +123,14 @@ def _markers(name: str) -> re.Pattern[str]:
 
 def replace_sections(readme: str, results: Sequence[Result]) -> str:
     """``readme`` with each result's section rewritten; every result must have its markers."""
+    grouped: dict[str, list[Result]] = {}
     for result in results:
-        name = str(result.get("benchmark"))
+        grouped.setdefault(section_name(result), []).append(result)
+    for name, group in grouped.items():
         match = _markers(name).search(readme)
         if match is None:
             raise BenchReportError(f"no <!-- bench:{name} --> … <!-- /bench:{name} --> section in the README")
-        table = render(result)
+        table = render_section(group)
         readme = f"{readme[: match.start(2)]}{table}\n{readme[match.end(2) :]}"
     return readme
 
@@ -219,7 +158,10 @@ def report_command(paths: list[Path], readme: Path | None) -> int:
     """``bankcti bench report``: print the tables, or rewrite them in ``readme`` (all checked first)."""
     results = [load_result(path) for path in paths]
     if readme is None:
-        print("\n\n".join(render(result) for result in results))
+        grouped: dict[str, list[Result]] = {}
+        for result in results:
+            grouped.setdefault(section_name(result), []).append(result)
+        print("\n\n".join(render_section(group) for group in grouped.values()))
         return 0
     try:
         text = readme.read_text(encoding="utf-8")

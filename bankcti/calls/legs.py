@@ -18,9 +18,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from crm_core.schemas import CallEndRecord, LegRecord
 
@@ -36,6 +37,15 @@ def utc(ts: float) -> datetime:
 class LegWriter(Protocol):
     async def upsert_leg(self, leg: LegRecord) -> object: ...
     async def end_call(self, end: CallEndRecord) -> object: ...
+
+
+@runtime_checkable
+class QueueingLegs(Protocol):
+    """A history that queues each write at once, behind every earlier one (as
+    :class:`bankcti.calls.live.QueueingHistory`): a leg's write is queued when it is made."""
+
+    def queue_leg(self, leg: LegRecord) -> Awaitable[object]: ...
+    def queue_end(self, end: CallEndRecord) -> Awaitable[object]: ...
 
 
 @dataclass
@@ -55,6 +65,7 @@ class CallLegs:
 
     def __init__(self, writer: LegWriter) -> None:
         self._writer = writer
+        self._queueing = writer if isinstance(writer, QueueingLegs) else None
         self._calls: dict[str, _Timeline] = {}
         self._detached: set[asyncio.Task[None]] = set()  # the writes of calls already ended
         self._ending: dict[str, asyncio.Task[None]] = {}  # the end being written, by call id
@@ -157,9 +168,8 @@ class CallLegs:
         """The call is over: its end closes what is still open (in the database too), then it is forgotten."""
         timeline = self._calls.pop(end.call_id, None)
         previous = timeline.writes if timeline is not None else None
-        task = asyncio.get_running_loop().create_task(
-            self._after(previous, self._writer.end_call(end), end.call_id)
-        )
+        write = self._queueing.queue_end(end) if self._queueing is not None else self._writer.end_call(end)
+        task = asyncio.get_running_loop().create_task(self._after(previous, write, end.call_id))
         self._keep(end.call_id, task, detached=True)
         self._ending[end.call_id] = task
         task.add_done_callback(lambda _: self._ending.pop(end.call_id, None))
@@ -192,9 +202,12 @@ class CallLegs:
 
     def _write(self, call_id: str, record: LegRecord) -> None:
         timeline = self._timeline(call_id)
-        task = asyncio.get_running_loop().create_task(
-            self._after(timeline.writes, self._writer.upsert_leg(record), call_id)
+        write = (
+            self._queueing.queue_leg(record)
+            if self._queueing is not None
+            else self._writer.upsert_leg(record)
         )
+        task = asyncio.get_running_loop().create_task(self._after(timeline.writes, write, call_id))
         self._keep(call_id, task, detached=False)
 
     def _keep(self, call_id: str, task: asyncio.Task[None], *, detached: bool) -> None:

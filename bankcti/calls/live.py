@@ -11,19 +11,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from acd import Offer
 from crm_core.schemas import InteractionRecord, IvrStep
 
-__all__ = ["CallRecords", "HistoryWriter", "LiveCall"]
+__all__ = ["CallRecords", "HistoryWriter", "LiveCall", "QueueingHistory"]
 
 log = logging.getLogger(__name__)
 
 
 class HistoryWriter(Protocol):
     async def upsert(self, record: InteractionRecord) -> object: ...
+
+
+@runtime_checkable
+class QueueingHistory(Protocol):
+    """A history that queues each write at once, behind every earlier one.
+
+    A call's next write is then queued without waiting for the previous one to
+    be durable: the queue keeps their order, and the history commits the
+    writes of many steps and calls together.
+    :class:`bankcti.history.ResilientHistory` is one.
+    """
+
+    def queue_upsert(self, record: InteractionRecord) -> Awaitable[object]: ...
 
 
 @dataclass
@@ -50,15 +64,23 @@ class CallRecords:
 
     def __init__(self, writer: HistoryWriter) -> None:
         self._writer = writer
+        self._queueing = writer if isinstance(writer, QueueingHistory) else None
 
     def later(self, call: LiveCall, record: InteractionRecord) -> None:
         """Write ``record`` after every earlier write of ``call``, without waiting for it."""
         previous = call.writes
+        queued = self._queueing.queue_upsert(record) if self._queueing is not None else None
 
         async def write() -> None:
             if previous is not None:
                 await previous
-            await self.now(record)
+            if queued is None:
+                await self.now(record)
+                return
+            try:
+                await queued
+            except Exception:
+                log.exception("call.history_write_failed", extra={"call_id": record.call_id})
 
         call.writes = asyncio.create_task(write(), name="history-write")
 

@@ -144,7 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     pop = bench_sub.add_parser("pop", help="agent assigned -> screen-pop received, over real sockets")
     pop.add_argument("--calls", type=int, default=200, help="simulated concurrent calls (default 200)")
+    pop.add_argument(
+        "--rate", type=float, default=0.0, help="steady arrivals instead: calls per second (with --duration)"
+    )
+    pop.add_argument("--duration", type=float, default=0.0, help="seconds of steady arrivals (with --rate)")
     pop.add_argument("--agents", type=int, default=50, help="agents logged in on websockets (default 50)")
+    pop.add_argument(
+        "--client-processes",
+        type=int,
+        default=0,
+        help="processes playing the agents' consoles (default: one per 250 agents)",
+    )
     pop.add_argument(
         "--json", type=Path, dest="json_path", metavar="FILE", help="also write the result as JSON"
     )
@@ -161,6 +171,52 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", type=Path, dest="json_path", metavar="FILE", help="also write the result as JSON"
     )
 
+    soak = bench_sub.add_parser(
+        "soak", help="service CPU (%% of a core, ms per call) and RSS growth at a steady call rate"
+    )
+    soak.add_argument("--rate", type=float, default=50.0, help="calls per second (default 50)")
+    soak.add_argument("--minutes", type=float, default=10.0, help="minutes of arrivals (default 10)")
+    soak.add_argument("--agents", type=int, help="agents on websockets (default: twice the offered load)")
+    soak.add_argument("--speed", type=float, default=5.0, help="simulator speed (default 5)")
+    soak.add_argument(
+        "--warmup", type=float, help="seconds left out of the figures (default 60, at most a fifth)"
+    )
+    soak.add_argument("--sample-every", type=float, default=5.0, help="seconds between samples (default 5)")
+    soak.add_argument(
+        "--customers", type=int, default=300, help="demo customers whose numbers call (default 300; 0: none)"
+    )
+    soak.add_argument(
+        "--tracemalloc", type=Path, metavar="FILE", help="trace the service's memory: growths by line to FILE"
+    )
+    soak.add_argument(
+        "--json", type=Path, dest="json_path", metavar="FILE", help="also write the result as JSON"
+    )
+
+    wallboard = bench_sub.add_parser(
+        "wallboard",
+        help="queue event -> the supervisor's wallboard message (p50/p95/p99) and the gaps between pushes, "
+        "over the real console, database and websocket",
+    )
+    wallboard.add_argument("--rate", type=float, default=50.0, help="calls queued a second (default 50)")
+    wallboard.add_argument("--seconds", type=float, default=30.0, help="seconds of calls (default 30)")
+    wallboard.add_argument("--agents", type=int, default=200, help="agents taking the calls (default 200)")
+    wallboard.add_argument("--queues", type=int, default=4, help="queues the calls wait in (default 4)")
+    wallboard.add_argument(
+        "--interval", type=float, default=1.0, help="the wallboard's push interval, seconds (default 1)"
+    )
+    wallboard.add_argument(
+        "--postgres", metavar="URL", help="run on a scratch PostgreSQL database there (default: SQLite)"
+    )
+    wallboard.add_argument(
+        "--json", type=Path, dest="json_path", metavar="FILE", help="also write the result as JSON"
+    )
+
+    from bankcti.bench.history_cli import add_history_parser
+
+    add_history_parser(bench_sub)
+    from bankcti.bench.fastagi_cli import add_fastagi_parser
+
+    add_fastagi_parser(bench_sub)
     report = bench_sub.add_parser(
         "report", help="print the Markdown tables of benchmark results (JSON), or refresh them in a README"
     )
@@ -346,6 +402,22 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return report_command(args.results, args.readme)
         except BenchReportError as exc:
             raise UserError(str(exc)) from None
+    if args.command == "bench" and args.bench_command == "history":
+        from bankcti.bench.history import HistoryBenchError
+        from bankcti.bench.history_cli import bench_history
+
+        try:
+            return bench_history(args, settings)
+        except HistoryBenchError as exc:
+            raise UserError(str(exc)) from None
+    if args.command == "bench" and args.bench_command == "fastagi":
+        from bankcti.bench.fastagi import FastAgiBenchError
+        from bankcti.bench.fastagi_cli import bench_fastagi
+
+        try:
+            return bench_fastagi(args)
+        except FastAgiBenchError as exc:
+            raise UserError(str(exc)) from None
     if args.command == "bench" and args.bench_command == "route":
         from bankcti.bench.route import RouteBenchError, run_route_benchmark
 
@@ -359,6 +431,30 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 json_path=args.json_path,
             )
         except RouteBenchError as exc:
+            raise UserError(str(exc)) from None
+    if args.command == "bench" and args.bench_command == "soak":
+        from bankcti.bench.soak import SoakBenchError, soak_command
+
+        try:
+            return _run(lambda: soak_command(args, settings))
+        except SoakBenchError as exc:
+            raise UserError(str(exc)) from None
+    if args.command == "bench" and args.bench_command == "wallboard":
+        from bankcti.bench.wallboard import WallboardBenchError, run_wallboard_benchmark
+
+        try:
+            return _run(
+                lambda: run_wallboard_benchmark(
+                    rate=args.rate,
+                    seconds=args.seconds,
+                    agents=args.agents,
+                    queues=args.queues,
+                    interval=args.interval,
+                    postgres_url=args.postgres,
+                    json_path=args.json_path,
+                )
+            )
+        except WallboardBenchError as exc:
             raise UserError(str(exc)) from None
     if args.command in ("agents", "admin"):
         from bankcti.cli.agents import runner
@@ -379,7 +475,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return _run(lambda: commands.db_upgrade(settings))
     if args.command == "bench" and args.bench_command == "pop":
-        return _run(lambda: commands.bench_pop(settings, args.calls, args.agents, args.json_path))
+        if args.rate < 0 or args.duration < 0 or (args.rate > 0) != (args.duration > 0):
+            raise UserError("bench pop: --rate and --duration go together, both positive")
+        return _run(
+            lambda: commands.bench_pop(
+                settings,
+                args.calls,
+                args.agents,
+                args.json_path,
+                rate=args.rate,
+                duration=args.duration,
+                client_processes=args.client_processes,
+            )
+        )
     raise UserError(f"unknown command {args.command}")
 
 

@@ -46,7 +46,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-
 class AuditEntry(BaseModel):
     """One row of the audit log."""
 

@@ -11,11 +11,21 @@ The rules (issue 3):
 * an agent may read a customer currently offered to them on a call
   (``Actor.offered_customer_ids``) and, in limited form (name, tier, masked
   data: enough to claim it), a customer in the public pool;
+* the agent who answered a call may read the caller's record for a while
+  after (the handled-call grant, :mod:`crm_core.access.handled`): read-only,
+  and every such read is audited with the reason ``handled call <call_id>``;
 * a customer in the recycle bin is invisible to everyone but admins.
 
 A grant is active while it is not revoked and its ``expires_at`` is after
 the database's clock at the moment of the query: an expired grant stops
 working at once, without waiting for any job.
+
+Refusals tell apart a customer that does not exist (or sits in the recycle
+bin, for everyone but admins) — :class:`NotFound`, "no customer 12" — from
+one that exists but the actor may not see — :class:`AccessDenied` with
+:data:`NOT_VISIBLE` (403): the bank accepts that existence is not secret
+from its own staff, and the agent learns why a record they expected will
+not open.
 """
 
 from __future__ import annotations
@@ -26,18 +36,21 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_core.access.handled import handled_call, handled_reason
 from crm_core.actor import Actor
 from crm_core.dbtime import db_now
 from crm_core.errors import AccessDenied, NotFound
 from crm_core.models import Agent, Customer, SharingGrant
 
 __all__ = [
+    "NOT_VISIBLE",
     "Access",
     "Verdict",
     "active_grant_clause",
     "check",
     "evaluate",
     "read_level",
+    "refuse_unseen",
     "require",
     "visible_customers_clause",
 ]
@@ -57,6 +70,9 @@ class Access(StrEnum):
 
 _RANK = {Access.NONE: 0, Access.READ: 1, Access.WRITE: 2}
 
+#: The message of the 403 for a customer that exists but the actor may not see.
+NOT_VISIBLE = "you may not see this customer"
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -65,11 +81,14 @@ class Verdict:
     ``customer`` is ``None`` when no such customer exists.  ``limited`` is
     true when the actor may read the customer only because it sits in the
     public pool: such a reader sees name, tier and masked data, nothing more.
+    ``reason`` says why a reader without any other right may read: ``handled
+    call <call_id>`` for the handled-call grant; ``None`` otherwise.
     """
 
     customer: Customer | None
     access: Access
     limited: bool = False
+    reason: str | None = None
 
 
 def active_grant_clause() -> ColumnElement[bool]:
@@ -132,8 +151,16 @@ async def _grant_level(session: AsyncSession, actor: Actor, customer_id: int) ->
     return Access.READ if levels else Access.NONE
 
 
-async def evaluate(session: AsyncSession, actor: Actor, customer: Customer | None) -> Verdict:
-    """The :class:`Verdict` for ``actor`` on an already loaded ``customer`` (``None``: not found)."""
+async def evaluate(
+    session: AsyncSession, actor: Actor, customer: Customer | None, *, record_grant: bool = True
+) -> Verdict:
+    """The :class:`Verdict` for ``actor`` on an already loaded ``customer`` (``None``: not found).
+
+    A read allowed only by the handled-call grant is written to the audit log in
+    ``session``'s transaction (reason ``handled call <call_id>``) unless
+    ``record_grant`` is false: for a caller that writes its own audit row with
+    :attr:`Verdict.reason`, or only checks before a service that will.
+    """
     if customer is None:
         return Verdict(None, Access.NONE)
     if actor.is_admin:
@@ -150,6 +177,14 @@ async def evaluate(session: AsyncSession, actor: Actor, customer: Customer | Non
     level = await _grant_level(session, actor, customer.id)
     if level is Access.NONE and customer.id in actor.offered_customer_ids:
         level = Access.READ
+    if level is Access.NONE and (call_id := await handled_call(session, actor, customer.id)) is not None:
+        reason = handled_reason(call_id)
+        if record_grant:
+            # Imported here: the audit module reads the list rules of this one.
+            from crm_core.access.audit import audit
+
+            await audit(session, actor, "view", "customer", customer.id, {"reason": reason, "access": "read"})
+        return Verdict(customer, Access.READ, reason=reason)
     if level is Access.NONE and customer.status == "public":
         # A supervisor manages the pool (assigns from it): they see pool records in full.
         return Verdict(customer, Access.READ, limited=not actor.is_supervisor)
@@ -164,14 +199,20 @@ async def _load(session: AsyncSession, customer_id: int, *, for_update: bool = F
 
 
 async def check(
-    session: AsyncSession, actor: Actor, customer_id: int, *, for_update: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    customer_id: int,
+    *,
+    for_update: bool = False,
+    record_grant: bool = True,
 ) -> Verdict:
-    """Load customer ``customer_id`` and judge ``actor``'s access to it.
+    """Load customer ``customer_id`` and judge ``actor``'s access to it (see :func:`evaluate`).
 
     ``for_update`` locks the customer row (PostgreSQL ``SELECT … FOR
     UPDATE``) so that a change decided on this verdict cannot race another.
     """
-    return await evaluate(session, actor, await _load(session, customer_id, for_update=for_update))
+    customer = await _load(session, customer_id, for_update=for_update)
+    return await evaluate(session, actor, customer, record_grant=record_grant)
 
 
 async def read_level(session: AsyncSession, actor: Actor, customer_id: int) -> Access:
@@ -184,14 +225,29 @@ async def require(
 ) -> Customer:
     """The customer, if ``actor`` has at least ``level`` on it.
 
-    Raises :class:`NotFound` when the actor may not see the customer at all
-    (so that existence does not leak) and :class:`AccessDenied` when they
-    may read it but ``level`` is ``write``.
+    Raises :class:`NotFound` when there is no such customer (see
+    :func:`refuse_unseen`), :class:`AccessDenied` with :data:`NOT_VISIBLE`
+    when it exists but the actor may not see it, and :class:`AccessDenied`
+    when they may read it but ``level`` is ``write``.
     """
     needed = Access(level)
     verdict = await check(session, actor, customer_id, for_update=for_update)
-    if verdict.customer is None or verdict.access is Access.NONE:
-        raise NotFound(f"no customer {customer_id}")
+    refuse_unseen(verdict, actor, customer_id)
+    assert verdict.customer is not None
     if not verdict.access.allows(needed):
         raise AccessDenied(f"{actor.login} may not change customer {customer_id}")
     return verdict.customer
+
+
+def refuse_unseen(verdict: Verdict, actor: Actor, customer_id: int) -> None:
+    """Raise unless ``verdict`` lets ``actor`` see customer ``customer_id`` at all.
+
+    :class:`NotFound` ("no customer 12") when it does not exist, or is in the
+    recycle bin and the actor is no admin; :class:`AccessDenied` with
+    :data:`NOT_VISIBLE` when it exists but the actor has no right to it.
+    """
+    customer = verdict.customer
+    if customer is None or (customer.deleted_at is not None and not actor.is_admin):
+        raise NotFound(f"no customer {customer_id}")
+    if verdict.access is Access.NONE:
+        raise AccessDenied(NOT_VISIBLE)

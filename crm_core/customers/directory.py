@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased
 
 from crm_core.actor import Actor
 from crm_core.analytics.value import vip_treatment
@@ -27,6 +28,7 @@ from crm_core.models import (
     CUSTOMER_KINDS,
     CUSTOMER_STATUSES,
     PHONE_TYPES,
+    Account,
     Agent,
     Customer,
     Interaction,
@@ -72,8 +74,9 @@ class CustomerDirectory:
             return []
         vip_tiers = await self._vip_tiers()
         async with self._sessions() as session:
-            ids = await live_customers_with_number(session, e164)
-            cards = await _cards(session, ids, matched_e164=e164, vip_tiers=vip_tiers)
+            # The number's customers and their card columns in one query (live_customers_with_number's match).
+            rows = (await session.execute(_CUSTOMERS_WITH_NUMBER, {"e164": e164})).all()
+            cards = await _cards(session, rows, matched_e164=e164, vip_tiers=vip_tiers)
         log.debug("crm.lookup", extra={"matches": len(cards)})
         return cards
 
@@ -81,7 +84,8 @@ class CustomerDirectory:
         """The card of one live customer (``None`` if unknown or deleted)."""
         vip_tiers = await self._vip_tiers()
         async with self._sessions() as session:
-            cards = await _cards(session, [customer_id], matched_e164=None, vip_tiers=vip_tiers)
+            rows = (await session.execute(_CUSTOMERS_BY_ID, {"ids": [customer_id]})).all()
+            cards = await _cards(session, rows, matched_e164=None, vip_tiers=vip_tiers)
         return cards[0] if cards else None
 
     async def create_customer(
@@ -183,90 +187,142 @@ async def live_customers_with_number(session: AsyncSession, e164: str) -> list[i
     return list(ids.all())
 
 
+# The card's queries, built once: a screen-pop needs a few columns of a few rows, and at tens of
+# calls per second building statements and ORM entities (identity map, relationship loaders)
+# cost the service's event loop more than the queries themselves.
+_OWNER = aliased(Agent)
+_CARD_COLUMNS = select(
+    Customer.id, Customer.name, Customer.tier, Customer.segment_abc, _OWNER.login
+).outerjoin(_OWNER, _OWNER.id == Customer.owner_agent_id)
+_CUSTOMERS_WITH_NUMBER = _CARD_COLUMNS.where(
+    Customer.id.in_(select(PhoneNumber.customer_id).where(PhoneNumber.e164 == bindparam("e164"))),
+    Customer.deleted_at.is_(None),
+).order_by(Customer.id)
+_CUSTOMERS_BY_ID = _CARD_COLUMNS.where(
+    Customer.id.in_(bindparam("ids", expanding=True)), Customer.deleted_at.is_(None)
+).order_by(Customer.id)
+_ACCOUNTS = (
+    select(
+        Account.customer_id,
+        Account.id,
+        Account.type,
+        Account.number_last4,
+        Account.balance,
+        Account.currency,
+        Account.status,
+    )
+    .where(Account.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Account.customer_id, Account.id)
+)
+_PRIMARY_PHONES = (
+    select(PhoneNumber.customer_id, PhoneNumber.e164)
+    .where(PhoneNumber.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PhoneNumber.customer_id, PhoneNumber.is_primary.desc(), PhoneNumber.id)
+)
+
+
 async def _cards(
-    session: AsyncSession, ids: Sequence[int], *, matched_e164: str | None, vip_tiers: Sequence[str]
+    session: AsyncSession,
+    customers: Sequence[Row[int, str, str, str | None, str]],
+    *,
+    matched_e164: str | None,
+    vip_tiers: Sequence[str],
 ) -> list[CustomerCard]:
-    if not ids:
+    """The cards of ``customers`` (rows of ``_CARD_COLUMNS``, in id order)."""
+    if not customers:
         return []
-    customers = (
-        await session.scalars(
-            select(Customer)
-            .where(Customer.id.in_(ids), Customer.deleted_at.is_(None))
-            .options(
-                selectinload(Customer.owner),
-                selectinload(Customer.phones),
-                selectinload(Customer.accounts),
+    found = [row[0] for row in customers]
+    accounts: dict[int, list[AccountCard]] = defaultdict(list)
+    for customer_id, account_id, type_, last4, balance, currency, status in await session.execute(
+        _ACCOUNTS, {"ids": found}
+    ):
+        accounts[customer_id].append(
+            AccountCard(
+                id=account_id,
+                type=type_,
+                masked_number=mask(last4),
+                balance=balance,
+                currency=currency,
+                status=status,
             )
-            .order_by(Customer.id)
         )
-    ).all()
-    follow_ups = await _recent_follow_ups(session, [c.id for c in customers])
-    return [_card(c, follow_ups.get(c.id, []), matched_e164, vip_tiers) for c in customers]
+    phones = {} if matched_e164 is not None else await _primary_phones(session, found)
+    follow_ups = await _recent_follow_ups(session, found)
+    return [
+        CustomerCard(
+            id=customer_id,
+            name=name,
+            tier=tier,
+            phone_e164=matched_e164 if matched_e164 is not None else phones.get(customer_id),
+            owner_agent=owner_login,
+            segment=segment,
+            vip=vip_treatment(tier, segment, vip_tiers),
+            accounts=accounts.get(customer_id, []),
+            recent_follow_ups=follow_ups.get(customer_id, []),
+        )
+        for customer_id, name, tier, segment, owner_login in customers
+    ]
 
 
-async def _recent_follow_ups(session: AsyncSession, ids: Iterable[int]) -> dict[int, list[FollowUpCard]]:
-    ids = list(ids)
-    if not ids:
-        return {}
+async def _primary_phones(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
+    """Each customer's primary number, else its first (by id)."""
+    phones: dict[int, str] = {}
+    for customer_id, e164 in await session.execute(_PRIMARY_PHONES, {"ids": list(ids)}):
+        phones.setdefault(customer_id, e164)
+    return phones
+
+
+def _recent_follow_ups_statement() -> Select[*tuple[Any, ...]]:
     at = func.coalesce(Interaction.arrived_at, Interaction.created_at)
     rank = (
         func.row_number()
         .over(partition_by=Interaction.customer_id, order_by=(at.desc(), Interaction.id.desc()))
         .label("rank")
     )
-    ranked = select(Interaction.id, rank).where(Interaction.customer_id.in_(ids)).subquery()
-    rows = (
-        await session.execute(
-            select(Interaction, Agent.name)
-            .join(ranked, ranked.c.id == Interaction.id)
-            .outerjoin(Agent, Agent.id == Interaction.agent_id)
-            .where(ranked.c.rank <= RECENT_FOLLOW_UPS)
-            .order_by(Interaction.customer_id, ranked.c.rank)
+    ranked = (
+        select(Interaction.id, rank)
+        .where(Interaction.customer_id.in_(bindparam("ids", expanding=True)))
+        .subquery()
+    )
+    return (
+        select(
+            Interaction.customer_id,
+            Interaction.id,
+            at,
+            Interaction.channel,
+            Interaction.direction,
+            Interaction.outcome,
+            Interaction.disposition,
+            Interaction.content,
+            Agent.name,
         )
-    ).all()
+        .join(ranked, ranked.c.id == Interaction.id)
+        .outerjoin(Agent, Agent.id == Interaction.agent_id)
+        .where(ranked.c.rank <= RECENT_FOLLOW_UPS)
+        .order_by(Interaction.customer_id, ranked.c.rank)
+    )
+
+
+_RECENT_FOLLOW_UPS = _recent_follow_ups_statement()
+
+
+async def _recent_follow_ups(session: AsyncSession, ids: Iterable[int]) -> dict[int, list[FollowUpCard]]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = await session.execute(_RECENT_FOLLOW_UPS, {"ids": ids})
     grouped: dict[int, list[FollowUpCard]] = defaultdict(list)
-    for interaction, agent_name in rows:
-        assert interaction.customer_id is not None
-        grouped[interaction.customer_id].append(
+    for customer_id, id_, at_, channel, direction, outcome, disposition, content, agent_name in rows:
+        grouped[customer_id].append(
             FollowUpCard(
-                id=interaction.id,
-                at=interaction.arrived_at or interaction.created_at,
-                channel=interaction.channel,
-                direction=interaction.direction,
-                outcome=interaction.outcome,
-                disposition=interaction.disposition,
-                notes=interaction.notes,
+                id=id_,
+                at=at_,
+                channel=channel,
+                direction=direction,
+                outcome=outcome,
+                disposition=disposition,
+                content=content,
                 agent_name=agent_name,
             )
         )
     return grouped
-
-
-def _card(
-    customer: Customer, follow_ups: list[FollowUpCard], matched_e164: str | None, vip_tiers: Sequence[str]
-) -> CustomerCard:
-    phone = matched_e164
-    if phone is None and customer.phones:
-        primary = [p for p in customer.phones if p.is_primary]
-        phone = (primary or customer.phones)[0].e164
-    return CustomerCard(
-        id=customer.id,
-        name=customer.name,
-        tier=customer.tier,
-        phone_e164=phone,
-        owner_agent=customer.owner.login if customer.owner is not None else None,
-        segment=customer.segment_abc,
-        vip=vip_treatment(customer.tier, customer.segment_abc, vip_tiers),
-        accounts=[
-            AccountCard(
-                id=a.id,
-                type=a.type,
-                masked_number=mask(a.number_last4),
-                balance=a.balance,
-                currency=a.currency,
-                status=a.status,
-            )
-            for a in customer.accounts
-        ],
-        recent_follow_ups=follow_ups,
-    )

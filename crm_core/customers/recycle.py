@@ -60,7 +60,7 @@ async def _purge(session: AsyncSession, actor: Actor, customer: Customer) -> Non
     await session.execute(
         update(Interaction)
         .where(Interaction.customer_id == customer.id)
-        .values(customer_id=None, notes=None, content=None)
+        .values(customer_id=None, content=None)
     )
     # Everything else that names the customer goes with it (ON DELETE CASCADE, both backends).
     await session.execute(delete(Customer).where(Customer.id == customer.id))

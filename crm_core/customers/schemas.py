@@ -122,6 +122,14 @@ class CustomerUpdate(_Input):
         return value
 
 
+#: What a reader may do with a customer record, each allowed by the rules of its service: ``edit`` its
+#: fields and ``follow-up`` (record a contact) with write access; ``lock``/``unlock`` and ``share``
+#: for its owner, a supervisor of the owner's team or an admin; ``transfer`` to another agent for a
+#: supervisor of the owner's team or an admin.
+CUSTOMER_ACTIONS = ("edit", "follow-up", "lock", "unlock", "share", "transfer")
+CustomerAction = Literal["edit", "follow-up", "lock", "unlock", "share", "transfer"]
+
+
 class _Output(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -207,7 +215,9 @@ class CustomerDetail(_Output):
     true when the reader sees the record only because it is in the public
     pool: then phones and balances are masked and contacts, grants and
     segments left out.  ``deleted_at`` is set only for an admin looking
-    into the recycle bin.
+    into the recycle bin.  ``actions`` are what the reader's rights allow on
+    the record (see :data:`CUSTOMER_ACTIONS`); ``access_reason`` says why a
+    reader with no other right may read it (``handled call <call_id>``).
     """
 
     id: int
@@ -233,6 +243,8 @@ class CustomerDetail(_Output):
     deleted_at: datetime | None
     access: Literal["read", "write"]
     limited: bool
+    actions: list[CustomerAction] = []
+    access_reason: str | None = None
 
 
 class RecycleEntry(_Output):
@@ -246,5 +258,3 @@ class RecycleEntry(_Output):
     deleted_at: datetime
     deleted_by_login: str | None
     purge_after: datetime | None
-
-

@@ -9,20 +9,28 @@ ORM objects.  Phones and contacts are in :mod:`crm_core.customers.parts`.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, false, func, select
+from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.access.audit import audit
-from crm_core.access.rules import Access, Verdict, evaluate, require, visible_customers_clause
+from crm_core.access.rules import (
+    Access,
+    Verdict,
+    check,
+    evaluate,
+    refuse_unseen,
+    require,
+    visible_customers_clause,
+)
 from crm_core.actor import Actor
+from crm_core.customers.actions import record_actions
 from crm_core.customers.id_numbers import id_number_hash
 from crm_core.customers.parts import CustomerParts, new_contacts, new_phones
-from crm_core.customers.phones import normalize
 from crm_core.customers.schemas import CustomerCreate, CustomerDetail, CustomerSummary, CustomerUpdate
+from crm_core.customers.search import search_clause
 from crm_core.customers.views import (
     customer_detail,
     customer_summary,
@@ -30,15 +38,13 @@ from crm_core.customers.views import (
     load_customer,
     primary_phones,
 )
-from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from crm_core.errors import AccessDenied, Conflict, InvalidInput
 from crm_core.models import (
     CUSTOMER_DEAL_STATUSES,
     CUSTOMER_STATUSES,
-    Account,
     Agent,
     Customer,
     OwnershipHistory,
-    PhoneNumber,
 )
 from crm_core.models.coltypes import utcnow
 from crm_core.paging import Page, check_page
@@ -49,9 +55,6 @@ from crm_core.protection.service import ProtectionService
 __all__ = ["CustomerService"]
 
 log = logging.getLogger(__name__)
-
-_LAST4 = re.compile(r"\d{4}")
-_MAX_QUERY = 200
 
 
 class CustomerService(CustomerParts):
@@ -110,7 +113,7 @@ class CustomerService(CustomerParts):
         filters: list[ColumnElement[bool]] = [visible_customers_clause(actor)]
         order: list[Any] = []
         if q is not None and q.strip():
-            clause, rank = self._search(q.strip())
+            clause, rank = search_clause(q.strip(), self._region)
             filters.append(clause)
             if rank is not None:
                 order.append(rank)
@@ -187,38 +190,35 @@ class CustomerService(CustomerParts):
             {"view": view, "customer_ids": [*customer_ids], **detail},
         )
 
-    def _search(self, q: str) -> tuple[ColumnElement[bool], ColumnElement[int] | None]:
-        if len(q) > _MAX_QUERY:
-            raise InvalidInput("q", f"must be at most {_MAX_QUERY} characters")
-        if _LAST4.fullmatch(q):
-            last4 = exists(
-                select(Account.id).where(Account.customer_id == Customer.id, Account.number_last4 == q)
-            )
-            return last4, None
-        e164 = normalize(q, self._region)
-        if e164 is not None:
-            phone = exists(
-                select(PhoneNumber.id).where(PhoneNumber.customer_id == Customer.id, PhoneNumber.e164 == e164)
-            )
-            return phone, None
-        # autoescape: "%" and "_" typed by the user are matched literally.
-        prefix_first = case((Customer.name.istartswith(q, autoescape=True), 0), else_=1)
-        return Customer.name.icontains(q, autoescape=True), prefix_first
-
     async def get(self, actor: Actor, customer_id: int) -> CustomerDetail:
         """One customer as ``actor`` may see it; every call writes a ``view`` audit row.
 
-        Raises :class:`NotFound` if the customer does not exist or the actor
-        may not see it.
+        Raises :class:`NotFound` if the customer does not exist (or is in the
+        recycle bin, for all but admins) and :class:`AccessDenied` if it exists
+        but the actor may not see it.  A read through the handled-call grant
+        is audited with its reason (``handled call <call_id>``).
         """
         async with self._sessions() as session, session.begin():
             customer = await load_customer(session, customer_id)
-            verdict = await evaluate(session, actor, customer)
-            if customer is None or verdict.access is Access.NONE:
-                raise NotFound(f"no customer {customer_id}")
+            verdict = await evaluate(session, actor, customer, record_grant=False)
+            refuse_unseen(verdict, actor, customer_id)
+            assert customer is not None
             detail = await self._detail(session, actor, customer, verdict)
-            await audit(session, actor, "view", "customer", customer_id, {"limited": verdict.limited})
+            seen: dict[str, object] = {"limited": verdict.limited}
+            if verdict.reason is not None:
+                seen["reason"] = verdict.reason
+            await audit(session, actor, "view", "customer", customer_id, seen)
         return detail
+
+    async def require_visible(self, actor: Actor, customer_id: int) -> None:
+        """Raise as :meth:`get` does when ``actor`` may not see customer ``customer_id``; audit nothing.
+
+        For routes whose service answers any unseen customer with "not found":
+        checked first, the answer is 403 for a customer that exists.
+        """
+        async with self._sessions() as session:
+            verdict = await check(session, actor, customer_id, record_grant=False)
+            refuse_unseen(verdict, actor, customer_id)
 
     async def create(self, actor: Actor, data: CustomerCreate) -> CustomerDetail:
         """Add a customer with its phones and contacts; return it as its creator sees it.
@@ -336,7 +336,8 @@ class CustomerService(CustomerParts):
             and (customer.owner_agent_id == actor.user_id or actor.is_supervisor)
         )
         grants = await grant_views(session, customer_id=customer.id) if sees_grants else []
-        return customer_detail(customer, verdict, grants)
+        actions = await record_actions(session, actor, customer, verdict)
+        return customer_detail(customer, verdict, grants, actions)
 
     async def _new_owner(
         self, session: AsyncSession, actor: Actor, data: CustomerCreate

@@ -17,6 +17,7 @@ from crm_core.customers.id_numbers import mask_id_number
 from crm_core.customers.schemas import (
     AccountView,
     ContactView,
+    CustomerAction,
     CustomerDetail,
     CustomerSummary,
     GrantView,
@@ -122,7 +123,12 @@ def contact_view(contact: CustomerContact) -> ContactView:
     )
 
 
-def customer_detail(customer: Customer, verdict: Verdict, grants: list[GrantView]) -> CustomerDetail:
+def customer_detail(
+    customer: Customer,
+    verdict: Verdict,
+    grants: list[GrantView],
+    actions: list[CustomerAction] | None = None,
+) -> CustomerDetail:
     """The detail of a customer loaded by :func:`load_customer`, as ``verdict`` allows."""
     limited = verdict.limited
     owner = customer.owner
@@ -169,6 +175,8 @@ def customer_detail(customer: Customer, verdict: Verdict, grants: list[GrantView
         deleted_at=customer.deleted_at,
         access="write" if verdict.access == "write" else "read",
         limited=limited,
+        actions=actions or [],
+        access_reason=verdict.reason,
     )
 
 

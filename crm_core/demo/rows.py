@@ -197,7 +197,6 @@ def follow_up_rows(
                 talk_seconds=talk,
                 outcome="answered",
                 disposition=contact.disposition,
-                notes=f"Demo: {contact.disposition}.",
                 content=f"Customer called: {contact.disposition}.",
             )
         )

@@ -21,6 +21,7 @@ caller's number if exactly one live customer has it, and records in
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.customers.directory import live_customers_with_number
 from crm_core.followups.legs import call_durations, refresh_totals
-from crm_core.followups.timeline import CallTimeline
+from crm_core.followups.timeline import CallTimeline, in_transaction
 from crm_core.models import Agent, Customer, Interaction
 from crm_core.models.coltypes import utcnow
 from crm_core.schemas import InteractionRecord, IvrStep
@@ -54,8 +55,8 @@ _PLAIN_FIELDS = (
     "ended_at",
     "outcome",
     "disposition",
-    "notes",
     "last_seen_at",
+    "wrapup_missed_at",
 )
 # The call's first moments: once stored, a later write (a second FastAGI session of a transferred
 # call, a replay) keeps them.
@@ -107,8 +108,8 @@ class InteractionWriter(CallTimeline):
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def upsert(self, record: InteractionRecord) -> int:
-        """Insert the call or merge ``record`` into it; return the row id.
+    async def upsert(self, record: InteractionRecord, within: AsyncSession | None = None) -> int:
+        """Insert the call or merge ``record`` into it (``within``: the caller's transaction); return its id.
 
         ``None`` fields keep what is stored; ``channel``/``direction``
         overwrite only if set explicitly; ``ivr_path`` is replaced when
@@ -123,6 +124,8 @@ class InteractionWriter(CallTimeline):
         values: dict[str, Any] = {
             name: getattr(record, name) for name in _PLAIN_FIELDS if getattr(record, name) is not None
         }
+        if record.notes is not None:  # an agent's notes are the follow-up's text
+            values["content"] = record.notes
         defaulted = {name: getattr(record, name) for name in _DEFAULTED_FIELDS}
         explicit = [name for name in _DEFAULTED_FIELDS if name in record.model_fields_set]
         _check(record.call_id, {})
@@ -138,7 +141,7 @@ class InteractionWriter(CallTimeline):
                 select(Customer.id).where(Customer.id == record.customer_id).scalar_subquery()
             )
         now = utcnow()
-        async with self._sessions() as session, session.begin():
+        async with in_transaction(self._sessions, within) as session:
             insert = _insert_for(session)
             stmt = insert(Interaction).values(
                 call_id=record.call_id,
@@ -148,14 +151,13 @@ class InteractionWriter(CallTimeline):
                 **values,
                 **linked,
             )
+            excluded = _excluded(insert)  # built once: stmt.excluded rebuilds every column each time
             set_: dict[str, Any] = {
-                name: func.coalesce(_TABLE.c[name], stmt.excluded[name])
-                if name in _FIRST_WINS
-                else stmt.excluded[name]
+                name: func.coalesce(_TABLE.c[name], excluded[name]) if name in _FIRST_WINS else excluded[name]
                 for name in (*values, *explicit)
             }
-            set_.update({name: func.coalesce(stmt.excluded[name], _TABLE.c[name]) for name in linked})
-            set_["updated_at"] = stmt.excluded.updated_at
+            set_.update({name: func.coalesce(excluded[name], _TABLE.c[name]) for name in linked})
+            set_["updated_at"] = excluded.updated_at
             stmt = stmt.on_conflict_do_update(index_elements=[Interaction.call_id], set_=set_).returning(
                 Interaction.id,
                 Interaction.agent_id,
@@ -185,19 +187,26 @@ class InteractionWriter(CallTimeline):
         return int(row.id)
 
     async def save_note(
-        self, call_id: str, *, agent_login: str, notes: str | None, disposition: str | None
+        self,
+        call_id: str,
+        *,
+        agent_login: str,
+        notes: str | None,
+        disposition: str | None,
+        within: AsyncSession | None = None,
     ) -> None:
-        """Store an agent's note and disposition on a call, creating the row if needed.
+        """Store a note (as the follow-up's text) and disposition on a call, creating the row if needed.
 
-        A note may arrive before the history writer has seen the call: it is
-        never lost.  ``None`` keeps the stored value.  The call's agent is
-        set to ``agent_login`` only if it has none yet (a supervisor adding a
-        note does not take over the call).
+        Kept for notes spooled by earlier versions (the history spool's
+        ``note`` entries): replayed after an upgrade, they are not lost.  New
+        wrap-ups go through :class:`crm_core.followups.wrapup.WrapUpService`.
+        ``None`` keeps the stored value.  The call's agent is set to
+        ``agent_login`` only if it has none yet.
         """
-        values = {k: v for k, v in (("notes", notes), ("disposition", disposition)) if v is not None}
+        values = {k: v for k, v in (("content", notes), ("disposition", disposition)) if v is not None}
         _check(call_id, values)
         now = utcnow()
-        async with self._sessions() as session, session.begin():
+        async with in_transaction(self._sessions, within) as session:
             insert = _insert_for(session)
             stmt = insert(Interaction).values(
                 call_id=call_id, created_at=now, updated_at=now, agent_id=_agent_id(agent_login), **values
@@ -241,6 +250,7 @@ class InteractionWriter(CallTimeline):
                 else [IvrStep.model_validate(step) for step in interaction.ivr_path]
             ),
             found_gone_at=interaction.found_gone_at,
+            notes=interaction.content,
             **{name: getattr(interaction, name) for name in _PLAIN_FIELDS},
         )
 
@@ -316,3 +326,9 @@ def _contact_time(now: datetime, *moments: datetime | None) -> datetime:
 def _insert_for(session: AsyncSession) -> Any:
     # Both dialects spell the upsert the same way, but through their own insert().
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+@functools.cache
+def _excluded(insert: Any) -> Any:
+    """The ``excluded`` row of an upsert into interactions (the same alias for every statement)."""
+    return insert(Interaction).excluded

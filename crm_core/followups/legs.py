@@ -16,17 +16,23 @@ legs in the same transaction:
 
 A call without legs (recorded before legs existed, a click-to-dial call)
 keeps the totals of its own timestamps (:func:`call_durations`).
+
+A group commit (:func:`batch_writes`) writes many steps in one transaction:
+the totals are then derived once per call at the end of the batch (they
+depend only on what is stored, so the result is the same), and a call's row
+id is looked up once.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,10 +42,13 @@ from crm_core.schemas import CallEndRecord, LegRecord
 __all__ = [
     "LegView",
     "Totals",
+    "batch_writes",
     "call_durations",
     "close_open_legs",
     "derive_totals",
+    "end_batch",
     "ensure_interaction",
+    "ensure_interactions",
     "legs_of",
     "refresh_totals",
     "upsert_leg",
@@ -52,6 +61,9 @@ _FIELDS = (
     "queue", "agent_login", "target", "offered_at", "answered_at", "ended_at", "end_reason", "transferred_to",
 )  # fmt: skip
 _TALKING = ("agent", "external")
+# Keys of ``session.info`` while a group commit's batch runs in the session.
+_TOTALS_LATER = "bankcti.totals_later"
+_ROW_IDS = "bankcti.interaction_ids"
 
 Totals = tuple[float | None, float | None, float | None]
 
@@ -119,8 +131,93 @@ def _insert_for(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+@functools.cache
+def _excluded(insert: Any) -> Any:
+    return insert(InteractionLeg).excluded
+
+
+def batch_writes(session: AsyncSession) -> None:
+    """Mark ``session`` as running a batch of writes: totals wait for :func:`end_batch`."""
+    session.info[_TOTALS_LATER] = set()
+    session.info[_ROW_IDS] = {}
+
+
+async def ensure_interactions(session: AsyncSession, call_ids: Iterable[str], now: datetime) -> None:
+    """:func:`ensure_interaction` for many calls of a batch at once: two statements, ids remembered."""
+    known: dict[str, int] = session.info.setdefault(_ROW_IDS, {})
+    wanted = sorted(set(call_ids) - set(known))
+    if not wanted:
+        return
+    empty = {"channel": "phone", "direction": "inbound", "created_at": now, "updated_at": now}
+    await session.execute(
+        _insert_for(session)(Interaction)
+        .values([{"call_id": call_id, **empty} for call_id in wanted])
+        .on_conflict_do_nothing(index_elements=[Interaction.call_id])
+    )
+    rows = await session.execute(
+        select(Interaction.call_id, Interaction.id).where(Interaction.call_id.in_(wanted))
+    )
+    known.update({row.call_id: int(row.id) for row in rows})
+
+
+async def end_batch(session: AsyncSession) -> None:
+    """Derive the totals of every call the batch touched, in its transaction (before the commit).
+
+    The same figures as :func:`refresh_totals`, read and written for all the calls at once.
+    """
+    touched = sorted(session.info.pop(_TOTALS_LATER, set()))
+    session.info.pop(_ROW_IDS, None)
+    if not touched:
+        return
+    rows = (
+        await session.execute(
+            select(
+                Interaction.id,
+                Interaction.queued_at,
+                Interaction.answered_at,
+                Interaction.ended_at,
+                Interaction.wait_seconds,
+                Interaction.talk_seconds,
+                Interaction.hold_seconds,
+            ).where(Interaction.id.in_(touched))
+        )
+    ).all()
+    spans = (
+        await session.execute(
+            select(
+                InteractionLeg.interaction_id,
+                InteractionLeg.kind,
+                InteractionLeg.started_at,
+                InteractionLeg.answered_at,
+                InteractionLeg.ended_at,
+            ).where(InteractionLeg.interaction_id.in_(touched))
+        )
+    ).all()
+    legs: dict[int, list[Any]] = {}
+    for span in spans:
+        legs.setdefault(span.interaction_id, []).append(span)
+    changed = []
+    for row in rows:
+        totals = _totals(legs.get(row.id, []), row)
+        if totals != (row.wait_seconds, row.talk_seconds, row.hold_seconds):
+            changed.append({"row_id": row.id, "wait": totals[0], "talk": totals[1], "hold": totals[2]})
+    if changed:
+        table = cast(Table, Interaction.__table__)  # Core: an executemany of plain UPDATEs
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(
+                wait_seconds=bindparam("wait"), talk_seconds=bindparam("talk"), hold_seconds=bindparam("hold")
+            ),
+            changed,
+        )
+
+
 async def ensure_interaction(session: AsyncSession, call_id: str, now: datetime) -> int:
     """The id of ``call_id``'s interaction row, inserted empty if there is none yet."""
+    known: dict[str, int] | None = session.info.get(_ROW_IDS)
+    if known is not None and call_id in known:
+        return known[call_id]
     stmt = (
         _insert_for(session)(Interaction)
         .values(call_id=call_id, channel="phone", direction="inbound", created_at=now, updated_at=now)
@@ -129,6 +226,8 @@ async def ensure_interaction(session: AsyncSession, call_id: str, now: datetime)
     await session.execute(stmt)
     found = await session.scalar(select(Interaction.id).where(Interaction.call_id == call_id))
     assert found is not None
+    if known is not None:
+        known[call_id] = int(found)
     return int(found)
 
 
@@ -137,18 +236,24 @@ async def upsert_leg(session: AsyncSession, interaction_id: int, leg: LegRecord)
 
     A leg's first write must carry ``kind`` and ``started_at``
     (:class:`ValueError` otherwise, as for an unknown kind or end reason).
+    One statement: an upsert for a write that could start the leg, an update otherwise.
     """
     values = _checked(leg)
-    exists = await session.scalar(
-        select(InteractionLeg.id).where(
-            InteractionLeg.call_id == leg.call_id, InteractionLeg.leg_key == leg.leg_key
-        )
-    )
-    if exists is None and (leg.kind is None or leg.started_at is None):
-        raise ValueError("the first write of a leg needs its kind and start")
-    if exists is not None:
+    same_leg = (InteractionLeg.call_id == leg.call_id, InteractionLeg.leg_key == leg.leg_key)
+    if leg.kind is None or leg.started_at is None:
         if values:
-            await session.execute(update(InteractionLeg).where(InteractionLeg.id == exists).values(**values))
+            changed = await session.execute(
+                update(InteractionLeg)
+                .where(*same_leg)
+                .values(**values)
+                .returning(InteractionLeg.id)
+                .execution_options(synchronize_session=False)
+            )
+            found = changed.first() is not None
+        else:
+            found = await session.scalar(select(InteractionLeg.id).where(*same_leg)) is not None
+        if not found:
+            raise ValueError("the first write of a leg needs its kind and start")
         return
     stmt = _insert_for(session)(InteractionLeg).values(
         interaction_id=interaction_id,
@@ -158,8 +263,9 @@ async def upsert_leg(session: AsyncSession, interaction_id: int, leg: LegRecord)
         started_at=leg.started_at,
         **values,
     )
-    # Two writers racing on a new leg: the second merges instead of failing.
-    set_: dict[str, Any] = {name: stmt.excluded[name] for name in values}
+    # A leg already there (a replay, two writers racing) merges the fields given; kind and start stay.
+    excluded = _excluded(_insert_for(session))  # built once: stmt.excluded rebuilds every column each time
+    set_: dict[str, Any] = {name: excluded[name] for name in values}
     if set_:
         stmt = stmt.on_conflict_do_update(index_elements=["call_id", "leg_key"], set_=set_)
     else:
@@ -222,14 +328,34 @@ async def derive_totals(
     if not rows:
         wait, talk = fallback()
         return wait, talk, None
+    return _from_legs(rows)
+
+
+def _from_legs(rows: Sequence[Any]) -> Totals:
     wait = _sum((r.started_at, r.ended_at) for r in rows if r.kind == "queue")
     talk = _sum((r.answered_at, r.ended_at) for r in rows if r.kind in _TALKING and r.answered_at is not None)
     hold = _sum((r.started_at, r.ended_at) for r in rows if r.kind == "hold")
     return wait, talk, hold
 
 
+def _totals(legs: Sequence[Any], row: Any) -> Totals:
+    """The totals :func:`refresh_totals` derives, from already-read legs and row."""
+    if not legs:
+        wait, talk = call_durations(row.queued_at, row.answered_at, row.ended_at)
+        return wait, talk, None
+    return _from_legs(legs)
+
+
 async def refresh_totals(session: AsyncSession, interaction_id: int) -> None:
-    """Derive the call's wait, talk and hold again, in the caller's transaction."""
+    """Derive the call's wait, talk and hold again, in the caller's transaction (a batch's: at its end)."""
+    later: set[int] | None = session.info.get(_TOTALS_LATER)
+    if later is not None:
+        later.add(interaction_id)
+        return
+    await _refresh_totals_now(session, interaction_id)
+
+
+async def _refresh_totals_now(session: AsyncSession, interaction_id: int) -> None:
     row = (
         await session.execute(
             select(

@@ -1,12 +1,13 @@
 """Follow-ups written by people: a call's outcome, a visit, an email, with the next contact date.
 
 Follow-ups share the ``interactions`` table with the call history the
-service records on its own (:mod:`crm_core.followups.interactions`).  A follow-up
-that names a ``call_id`` is merged into that call's row (``INSERT … ON
-CONFLICT (call_id) DO UPDATE``), so writing it twice, or before the call
-history reaches the database, leaves one row.  Every follow-up moves the
-customer's ``last_follow_up_at`` forward in the same transaction, which
-restarts the release-to-pool clock of :mod:`crm_core.protection.service`.
+service records on its own (:mod:`crm_core.followups.interactions`).  This
+service adds the follow-ups that are not calls (a visit, an email, an SMS, a
+web message, a call made outside bankcti); a call's wrap-up is written on the
+call's own row by :mod:`crm_core.followups.wrapup`, so one call is one entry.
+Every follow-up moves the customer's ``last_follow_up_at`` forward in the
+same transaction, which restarts the release-to-pool clock of
+:mod:`crm_core.protection.service`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.access.audit import audit
 from crm_core.access.rules import Access, check
 from crm_core.actor import Actor
-from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from crm_core.errors import AccessDenied, InvalidInput, NotFound
 from crm_core.followups.interactions import touch_last_follow_up
 from crm_core.followups.legs import LegView, legs_of
 from crm_core.models import INTERACTION_CHANNELS, INTERACTION_DIRECTIONS, Agent, Interaction
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 #: The longest follow-up text accepted (characters).
 MAX_CONTENT_LENGTH = 10_000
 _OUTCOME_LENGTH = 32
-_CALL_ID_LENGTH = 64
 
 
 class FollowUpView(BaseModel):
@@ -59,8 +58,16 @@ class FollowUpView(BaseModel):
     next_contact_on: date | None
     urgent: bool
     call_id: str | None
+    #: Who handled the contact (a call's answering agent; for other follow-ups, who recorded it).
     agent_login: str | None
     agent_name: str | None
+    #: How to contact the customer next; ``None``: not said.
+    next_contact_channel: str | None = None
+    #: Who saved a call's wrap-up and when (``None``: not wrapped up, or not a call).
+    wrapped_up_by: str | None = None
+    wrapped_up_at: datetime | None = None
+    #: The queue's longest wrap-up passed with nothing saved (reported "not wrapped up").
+    wrapup_missed_at: datetime | None = None
     #: A call's totals, derived from its legs (seconds; ``None``: not known or not a call).
     wait_seconds: float | None = None
     talk_seconds: float | None = None
@@ -99,7 +106,6 @@ class FollowUpService:
         disposition: str,
         next_contact_on: date | None = None,
         urgent: bool = False,
-        call_id: str | None = None,
     ) -> FollowUpView:
         """Record a follow-up with customer ``customer_id`` by the acting user.
 
@@ -108,9 +114,8 @@ class FollowUpService:
         the field for a channel outside :data:`crm_core.models.INTERACTION_CHANNELS`,
         a direction other than inbound/outbound, empty or overlong content,
         a disposition outside the ``followup.dispositions`` parameter, or a
-        next contact date in the past.  With ``call_id`` the follow-up is
-        merged into that call's row (idempotent); :class:`Conflict` if the
-        call is linked to another customer.
+        next contact date in the past.  A call's wrap-up goes through
+        :class:`crm_core.followups.wrapup.WrapUpService`, never here.
         """
         now = self._clock()
         values = await self._validated(
@@ -120,7 +125,6 @@ class FollowUpService:
             outcome=outcome,
             disposition=disposition,
             next_contact_on=next_contact_on,
-            call_id=call_id,
             today=now.date(),
         )
         async with self._sessions() as session, session.begin():
@@ -137,7 +141,6 @@ class FollowUpService:
                     "customer_id": customer_id,
                     "channel": values["channel"],
                     "disposition": values["disposition"],
-                    "call_id": call_id,
                 },
             )
             view = await _view(session, follow_up_id)
@@ -184,7 +187,6 @@ class FollowUpService:
         outcome: str | None,
         disposition: str,
         next_contact_on: date | None,
-        call_id: str | None,
         today: date,
     ) -> dict[str, Any]:
         allowed = [c for c in await self._parameters.get("followup.types") if c in INTERACTION_CHANNELS]
@@ -202,8 +204,6 @@ class FollowUpService:
             raise InvalidInput("disposition", f"must be one of {', '.join(dispositions)}")
         if next_contact_on is not None and next_contact_on < today:
             raise InvalidInput("next_contact_on", "must be today or later")
-        if call_id is not None and not 1 <= len(call_id) <= _CALL_ID_LENGTH:
-            raise InvalidInput("call_id", f"must be 1 to {_CALL_ID_LENGTH} characters")
         return {
             "channel": channel,
             "direction": direction,
@@ -211,7 +211,6 @@ class FollowUpService:
             "outcome": outcome.strip() if outcome is not None else None,
             "disposition": disposition,
             "next_contact_on": next_contact_on,
-            "call_id": call_id,
         }
 
 
@@ -233,38 +232,19 @@ async def _store(
     urgent: bool,
     now: datetime,
 ) -> int:
-    row = {
+    interaction = Interaction(
         **values,
-        "customer_id": customer_id,
-        "agent_id": actor.user_id,
-        "created_by_id": actor.user_id,
-        "urgent": urgent,
-        "arrived_at": now,
-        "created_at": now,
-        "updated_at": now,
-    }
-    if values["call_id"] is None:
-        interaction = Interaction(**row)
-        session.add(interaction)
-        await session.flush()
-        return interaction.id
-    table = Interaction.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Interaction).values(**row)
-    # The call's own facts (channel, direction, when it arrived, who took it) stay as recorded.
-    merged = ("content", "outcome", "disposition", "next_contact_on", "urgent", "created_by_id", "updated_at")
-    set_: dict[str, Any] = {name: stmt.excluded[name] for name in merged}
-    set_["customer_id"] = stmt.excluded.customer_id
-    set_["agent_id"] = func.coalesce(table.c.agent_id, stmt.excluded.agent_id)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[Interaction.call_id],
-        set_=set_,
-        where=or_(table.c.customer_id.is_(None), table.c.customer_id == customer_id),
-    ).returning(Interaction.id)
-    follow_up_id = await session.scalar(upsert)
-    if follow_up_id is None:
-        raise Conflict("this call is recorded for another customer")
-    return int(follow_up_id)
+        customer_id=customer_id,
+        agent_id=actor.user_id,
+        created_by_id=actor.user_id,
+        urgent=urgent,
+        arrived_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(interaction)
+    await session.flush()
+    return interaction.id
 
 
 def _query() -> Select[Interaction, str, str]:
@@ -298,6 +278,10 @@ def _to_view(
         call_id=interaction.call_id,
         agent_login=login,
         agent_name=name,
+        next_contact_channel=interaction.next_contact_channel,
+        wrapped_up_by=interaction.wrapped_up_by,
+        wrapped_up_at=interaction.wrapped_up_at,
+        wrapup_missed_at=interaction.wrapup_missed_at,
         wait_seconds=interaction.wait_seconds,
         talk_seconds=interaction.talk_seconds,
         hold_seconds=interaction.hold_seconds,

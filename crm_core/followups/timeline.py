@@ -7,7 +7,9 @@ reads legs (:mod:`crm_core.followups.legs`); it lives here for size.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -25,9 +27,21 @@ from crm_core.models import Agent, Interaction
 from crm_core.models.coltypes import utcnow
 from crm_core.schemas import CallEndRecord, LegRecord
 
-__all__ = ["CallTimeline"]
+__all__ = ["CallTimeline", "in_transaction"]
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def in_transaction(
+    sessions: async_sessionmaker[AsyncSession], within: AsyncSession | None
+) -> AsyncIterator[AsyncSession]:
+    """``within`` (the caller's transaction: a group commit's batch), or a new session and transaction."""
+    if within is not None:
+        yield within
+        return
+    async with sessions() as session, session.begin():
+        yield session
 
 
 class CallTimeline:
@@ -35,20 +49,27 @@ class CallTimeline:
 
     _sessions: async_sessionmaker[AsyncSession]
 
-    async def upsert_leg(self, leg: LegRecord) -> None:
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One session and transaction for several writes (``within=`` of each): committed at the end."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def upsert_leg(self, leg: LegRecord, within: AsyncSession | None = None) -> None:
         """Insert or merge one leg of a call, creating the call's row if needed, and derive the call's
-        totals again in the same transaction.
+        totals again in the same transaction (``within``: the caller's).
 
         :class:`ValueError` for an unknown kind or end reason, or a new leg without kind and start.
         """
         now = utcnow()
-        async with self._sessions() as session, session.begin():
+        async with in_transaction(self._sessions, within) as session:
             interaction_id = await ensure_interaction(session, leg.call_id, now)
             await upsert_leg(session, interaction_id, leg)
             await refresh_totals(session, interaction_id)
 
-    async def end_call(self, end: CallEndRecord) -> None:
-        """The call is over (:class:`~crm_core.schemas.CallEndRecord`): its end, outcome and open legs.
+    async def end_call(self, end: CallEndRecord, within: AsyncSession | None = None) -> None:
+        """The call is over (:class:`~crm_core.schemas.CallEndRecord`): its end, outcome and open legs
+        (``within``: in the caller's transaction).
 
         Idempotent: a replay finds the legs closed and writes the same values.
         """
@@ -60,7 +81,7 @@ class CallTimeline:
         if end.agent_login is not None:
             known = select(Agent.id).where(Agent.login == end.agent_login).scalar_subquery()
             values["agent_id"] = func.coalesce(known, Interaction.__table__.c.agent_id)
-        async with self._sessions() as session, session.begin():
+        async with in_transaction(self._sessions, within) as session:
             interaction_id = await ensure_interaction(session, end.call_id, now)
             closed = await close_open_legs(session, interaction_id, end)
             await session.execute(

@@ -86,9 +86,17 @@ class Interaction(Timestamped, Base):
     hold_seconds: Mapped[float | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
     disposition: Mapped[str | None] = mapped_column(String(64))
-    notes: Mapped[str | None] = mapped_column(Text)
+    #: The follow-up's text: a call's wrap-up notes, a visit's or an email's summary.
     content: Mapped[str | None] = mapped_column(Text)
     next_contact_on: Mapped[date | None] = mapped_column(index=True)
+    #: How to contact the customer next (one of INTERACTION_CHANNELS); NULL: not said.
+    next_contact_channel: Mapped[str | None] = mapped_column(String(16))
+    #: Who saved a call's wrap-up (a login: the record outlives the account) and when; the
+    #: agent who handled the call stays in ``agent_id``.
+    wrapped_up_by: Mapped[str | None] = mapped_column(String(64))
+    wrapped_up_at: Mapped[datetime | None]
+    #: When the queue's longest wrap-up ended with no wrap-up saved: reported "not wrapped up".
+    wrapup_missed_at: Mapped[datetime | None]
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     #: How the call was tied to a customer after the fact, when the IVR could not look the caller

@@ -47,6 +47,8 @@ class InteractionLeg(Base):
             f"end_reason IS NULL OR {check_in('end_reason', LEG_END_REASONS)}", name="end_reason"
         ),
         Index("ix_interaction_legs_interaction_id_started_at", "interaction_id", "started_at"),
+        # An agent's recent calls and the handled-call access rule look legs up by agent.
+        Index("ix_interaction_legs_agent_login_started_at", "agent_login", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,9 +1,9 @@
 """Lost cards reported through the IVR: mark the card, tell the owner, give the caller a reference.
 
-The card's status moves to ``lost`` in a conditional ``UPDATE`` that is the
-first statement of its transaction, so two reports racing for one card
-(the same call retried, or two calls) serialise on it on both backends:
-one marks the card and writes the report, the other finds that report.
+Each report's transaction starts by writing the customer's row, so reports of
+one customer (the same call retried, or two calls) serialise on both backends;
+the card's status then moves to ``lost`` in a conditional ``UPDATE``: one
+report marks the card and writes the report, the other finds that report.
 """
 
 from __future__ import annotations
@@ -59,6 +59,21 @@ class LostCards:
             card_id, last4 = named or await _latest_card(session, customer_id)
         now = self._clock()
         async with self._sessions() as session, session.begin():
+            # First statement, a write: reports of one customer queue here (PostgreSQL's row lock,
+            # SQLite's write lock), so the card chosen below cannot be chosen by a racing report of
+            # the same call, which would then mark the customer's *next* card lost as well.
+            await session.execute(
+                update(Customer)
+                .where(Customer.id == customer_id)
+                .values(id=Customer.id)
+                .execution_options(synchronize_session=False)
+            )
+            if call_id is not None:
+                earlier = await _report_in_call(session, customer_id, call_id, named and named[0])
+                if earlier is not None:
+                    return await _result(session, earlier, already=True)
+                if named is None:
+                    card_id, last4 = await _latest_card(session, customer_id)
             marked = await session.execute(
                 update(Account)
                 .where(Account.id == card_id, Account.customer_id == customer_id, Account.status != "lost")

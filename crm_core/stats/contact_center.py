@@ -2,7 +2,7 @@
 
 The figures and their definitions are in :mod:`crm_core.stats.metrics`;
 this module reads what they need (queue visits, agent state spans, first
-contacts, each queue's service-level threshold, each agent's team) and
+contacts, calls not wrapped up, each queue's service-level threshold, each agent's team) and
 hands it over.  Everything is folded in Python over one bounded range
 (at most :data:`~crm_core.stats.intervals.MAX_RANGE_DAYS` days), so the
 results are the same on SQLite and PostgreSQL.
@@ -34,22 +34,59 @@ from crm_core.stats.metrics import DEFAULT_SERVICE_LEVEL_SECONDS, NO_TEAM, Input
 from crm_core.stats.queue_log import queue_log_lines
 from crm_core.stats.schemas import GroupBy, IntervalPoint, IntervalSeries, StatsReport
 from crm_core.stats.visits import Visit, load_visits
+from crm_core.stats.wrapups import load_missed_wrapups
 
-__all__ = ["ArrivalHistory", "ContactCenterStats", "attach_agent_time", "build_report", "interval_series"]
+__all__ = [
+    "ArrivalHistory",
+    "ContactCenterStats",
+    "ServiceLevelLookup",
+    "attach_agent_time",
+    "build_report",
+    "interval_series",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_HISTORY_WEEKS = 12
 
 
-async def _thresholds(session: AsyncSession) -> dict[str, int]:
+#: A live threshold lookup (the ACD's queue settings): seconds, or ``None`` / ``LookupError`` if unknown.
+ServiceLevelLookup = Callable[[str], float | None]
+
+
+async def _thresholds(
+    session: AsyncSession, live: ServiceLevelLookup | None = None, queues: Iterable[str] = ()
+) -> dict[str, float]:
+    """Each queue's service-level threshold (stored queues and ``queues``): live lookup first.
+
+    The live lookup (the ACD's queue settings) is what the wallboard folds
+    with, so both pages count "answered within T" alike; without it, or
+    where it has no answer, the ``acd_queues`` row, else the default.
+    """
     rows = await session.execute(select(AcdQueue.name, AcdQueue.service_level_seconds))
-    return {name: seconds for name, seconds in rows}
+    stored: dict[str, float] = {name: float(seconds) for name, seconds in rows}
+    result: dict[str, float] = {}
+    for queue in sorted(set(stored) | set(queues)):
+        value: float | None = None
+        if live is not None:
+            try:
+                value = live(queue)
+            except (LookupError, ValueError):
+                value = None
+        if value is None or value <= 0:
+            value = stored.get(queue, float(DEFAULT_SERVICE_LEVEL_SECONDS))
+        result[queue] = float(value)
+    return result
 
 
 async def _teams(session: AsyncSession) -> dict[str, str]:
     rows = await session.execute(select(Agent.login, Team.name).outerjoin(Team, Team.id == Agent.team_id))
     return {login: team or NO_TEAM for login, team in rows}
+
+
+async def _assigned_queues(session: AsyncSession) -> dict[str, list[str]]:
+    rows = await session.execute(select(Agent.login, Agent.queues))
+    return {login: list(queues or ()) for login, queues in rows}
 
 
 def attach_agent_time(visits: Sequence[Visit], spans: Sequence[AgentSpan]) -> None:
@@ -72,8 +109,11 @@ async def build_report(
     now: datetime,
     queues: Sequence[str] | None = None,
     agents: Sequence[str] | None = None,
+    service_levels: ServiceLevelLookup | None = None,
 ) -> StatsReport:
     """The report of ``group_by`` over ``report``; ``agents`` keeps only those agents' rows.
+
+    ``service_levels`` (the live queue settings) overrides the stored thresholds.
 
     ``agents`` applies to agent and team groupings: a team row then sums
     only the listed members (a supervisor's view of their teams).
@@ -81,9 +121,10 @@ async def build_report(
     visits, facts = await load_visits(session, report, queues)
     spans = await load_spans(session, report, now)
     attach_agent_time(visits, spans)
-    thresholds = await _thresholds(session)
+    thresholds = await _thresholds(session, service_levels, {v.queue for v in visits})
     team_of = await _teams(session)
     fcr = await load_fcr(session, report, queues)
+    missed = await load_missed_wrapups(session, report, queues)
     times = agent_time(spans, report)
     if agents is not None and group_by in {GroupBy.AGENT, GroupBy.TEAM}:
         allowed = set(agents)
@@ -91,7 +132,9 @@ async def build_report(
         facts = [f for f in facts if f.agent in allowed]
         times = {k: t for k, t in times.items() if k[0] in allowed}
         fcr = [c for c in fcr if c.agent in allowed]
-    inputs = Inputs(visits, facts, times, fcr, thresholds, team_of, min(report.end, now))
+        missed = [m for m in missed if m.agent in allowed]
+    queues_of = await _assigned_queues(session) if group_by is GroupBy.QUEUE else {}
+    inputs = Inputs(visits, facts, times, fcr, thresholds, team_of, min(report.end, now), queues_of, missed)
     rows = aggregate(inputs, group_by, report)
     used = {v.queue for v in visits}
     return StatsReport(
@@ -100,7 +143,9 @@ async def build_report(
         tz=report.zone.key,
         start=report.start,
         end=report.end,
-        service_level_seconds={q: thresholds.get(q, DEFAULT_SERVICE_LEVEL_SECONDS) for q in sorted(used)},
+        service_level_seconds={
+            q: thresholds.get(q, float(DEFAULT_SERVICE_LEVEL_SECONDS)) for q in sorted(used)
+        },
         rows=rows,
     )
 
@@ -112,6 +157,7 @@ async def interval_series(
     tz: str | ZoneInfo,
     *,
     now: datetime | None = None,
+    service_levels: ServiceLevelLookup | None = None,
 ) -> IntervalSeries:
     """``day`` per 15 minutes per queue: offered, answered, abandoned, service level.
 
@@ -121,7 +167,9 @@ async def interval_series(
     """
     zone = parse_zone(tz) if isinstance(tz, str) else tz
     report = ReportRange.of_days(day, day, zone, Granularity.QUARTER_HOUR)
-    stats = await build_report(session, report, GroupBy.QUEUE, now=now or utcnow(), queues=queues)
+    stats = await build_report(
+        session, report, GroupBy.QUEUE, now=now or utcnow(), queues=queues, service_levels=service_levels
+    )
     names = sorted({row.group for row in stats.rows} | set(queues or ()))
     by_key = {(row.group, row.interval_start): row for row in stats.rows}
     series: dict[str, list[IntervalPoint]] = {}
@@ -161,13 +209,22 @@ class ArrivalHistory:
 
 
 class ContactCenterStats:
-    """The statistics service: opens its own sessions; times come from ``clock`` (aware UTC)."""
+    """The statistics service: opens its own sessions; times come from ``clock`` (aware UTC).
+
+    ``service_levels`` is the live threshold lookup the wallboard uses too
+    (``None``: the ``acd_queues`` rows alone).
+    """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, clock: Callable[[], datetime] = utcnow
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        service_levels: ServiceLevelLookup | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._service_levels = service_levels
 
     def now(self) -> datetime:
         return self._clock()
@@ -187,7 +244,13 @@ class ContactCenterStats:
         report = ReportRange.of_days(first, last, parse_zone(tz), granularity)
         async with self._sessions() as session:
             result = await build_report(
-                session, report, group_by, now=self._clock(), queues=queues, agents=agents
+                session,
+                report,
+                group_by,
+                now=self._clock(),
+                queues=queues,
+                agents=agents,
+                service_levels=self._service_levels,
             )
         log.info(
             "cc_stats.report",
@@ -198,7 +261,9 @@ class ContactCenterStats:
     async def intervals(self, day: date, queues: Sequence[str] | None, tz: str) -> IntervalSeries:
         """:func:`interval_series` in a session of its own."""
         async with self._sessions() as session:
-            return await interval_series(session, day, queues, tz, now=self._clock())
+            return await interval_series(
+                session, day, queues, tz, now=self._clock(), service_levels=self._service_levels
+            )
 
     async def logins_in_teams(self, team_ids: Iterable[int]) -> list[str]:
         """The logins of the agents belonging to any of ``team_ids``."""
@@ -225,6 +290,18 @@ class ContactCenterStats:
         async with self._sessions() as session:
             lines = await queue_log_lines(session, report, queues=queues, agents=agents)
         return [line.text() for line in lines]
+
+    async def service_levels(self, queues: Iterable[str] = ()) -> dict[str, float]:
+        """The threshold of every stored queue and of ``queues``, as the reports apply it."""
+        async with self._sessions() as session:
+            thresholds = await _thresholds(session, self._service_levels, queues)
+        return thresholds
+
+    async def queue_titles(self) -> dict[str, str]:
+        """Each stored queue's display name (the queue name where it has none)."""
+        async with self._sessions() as session:
+            rows = await session.execute(select(AcdQueue.name, AcdQueue.display_name))
+        return {name: (title or name) for name, title in rows}
 
     async def queue_names(self) -> list[str]:
         """The queues defined in the database."""

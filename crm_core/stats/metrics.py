@@ -19,19 +19,23 @@ service_level_seconds``, 20 s by default):
   (held time is not part of talk), after-call work from the agent's
   ``wrap_up`` state for that call.
 * **occupancy** = handling ÷ (handling + available idle), agent time from
-  ``agent_events`` (see :mod:`crm_core.stats.agents`).
+  ``agent_events`` (see :mod:`crm_core.stats.agents`); a queue row's is that
+  of the agents assigned to the queue (``agents.queues``; an agent in two
+  queues counts in both), over the buckets where the queue had calls.
 * **longest wait** — the longest a visit of the group waited; a call still
   queued counts up to the end of the range (or now): "now − oldest enqueue".
 * **callbacks requested / completed**, **transfers**, **ring-no-answer** —
   events in the interval.
 * **FCR** — see :mod:`crm_core.stats.fcr`.
+* **not wrapped up** — calls whose queue required a wrap-up that was not
+  saved within the queue's maximum; see :mod:`crm_core.stats.wrapups`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from crm_core.stats.agents import AgentTime
@@ -39,6 +43,7 @@ from crm_core.stats.fcr import FcrContact
 from crm_core.stats.intervals import ReportRange
 from crm_core.stats.schemas import GroupBy, StatsRow
 from crm_core.stats.visits import CallFact, Visit
+from crm_core.stats.wrapups import MissedWrapUp
 
 __all__ = ["DEFAULT_SERVICE_LEVEL_SECONDS", "SHORT_ABANDON_SECONDS", "Tally", "aggregate"]
 
@@ -81,6 +86,7 @@ class Tally:
     ring_no_answer: int = 0
     fcr_contacts: int = 0
     fcr_resolved: int = 0
+    not_wrapped_up: int = 0
 
     def wait(self, seconds: float) -> None:
         if self.longest_wait is None or seconds > self.longest_wait:
@@ -129,7 +135,7 @@ class Tally:
         elif kind == "callback_completed":
             self.callbacks_completed += 1
 
-    def row(self, group: str, interval_start: datetime | None, *, queue_row: bool) -> StatsRow:
+    def row(self, group: str, interval_start: datetime | None) -> StatsRow:
         handled_time = self.talk + self.hold + self.wrap_up
         return StatsRow(
             group=group,
@@ -151,7 +157,7 @@ class Tally:
             wrap_up_seconds=_seconds(self.wrap_up),
             handling_seconds=_seconds(self.handling),
             idle_seconds=_seconds(self.idle),
-            occupancy=None if queue_row else _ratio(self.handling, self.handling + self.idle),
+            occupancy=_ratio(self.handling, self.handling + self.idle),
             longest_wait_seconds=None if self.longest_wait is None else _seconds(self.longest_wait),
             callbacks_requested=self.callbacks_requested,
             callbacks_completed=self.callbacks_completed,
@@ -160,6 +166,7 @@ class Tally:
             fcr_contacts=self.fcr_contacts,
             fcr_resolved=self.fcr_resolved,
             fcr_rate=_ratio(self.fcr_resolved, self.fcr_contacts),
+            not_wrapped_up=self.not_wrapped_up,
         )
 
 
@@ -171,9 +178,11 @@ class Inputs:
     facts: Sequence[CallFact]
     agent_time: Mapping[tuple[str, datetime], AgentTime]
     fcr: Sequence[FcrContact]
-    thresholds: Mapping[str, int]
+    thresholds: Mapping[str, float]
     team_of: Mapping[str, str]
     until: datetime
+    queues_of: Mapping[str, Sequence[str]] = field(default_factory=dict)  # agent -> assigned queues
+    missed: Sequence[MissedWrapUp] = ()  # calls not wrapped up
 
 
 def _keyer(group_by: GroupBy, team_of: Mapping[str, str]) -> Callable[[str | None, str | None], str | None]:
@@ -205,7 +214,14 @@ def aggregate(inputs: Inputs, group_by: GroupBy, report: ReportRange) -> list[St
         name = key(fact.queue, fact.agent)
         if name is not None:
             tallies[(name, report.bucket(fact.at))].fact(fact, agent_row=agent_row)
-    if group_by is not GroupBy.QUEUE:
+    if group_by is GroupBy.QUEUE:
+        for (agent, bucket), time in inputs.agent_time.items():
+            for queue in inputs.queues_of.get(agent, ()):
+                served = tallies.get((queue, bucket))
+                if served is not None:  # a queue's row exists where it had calls
+                    served.handling += time.handling
+                    served.idle += time.idle
+    else:
         for (agent, bucket), time in inputs.agent_time.items():
             name = key(None, agent)
             if name is None:
@@ -220,8 +236,12 @@ def aggregate(inputs: Inputs, group_by: GroupBy, report: ReportRange) -> list[St
         tally = tallies[(name, report.bucket(contact.at))]
         tally.fcr_contacts += 1
         tally.fcr_resolved += contact.resolved
+    for missed in inputs.missed:
+        name = key(missed.queue, missed.agent)
+        if name is not None:
+            tallies[(name, report.bucket(missed.at))].not_wrapped_up += 1
     total = report.granularity.value == "total"
     return [
-        tallies[k].row(k[0], None if total else k[1], queue_row=group_by is GroupBy.QUEUE)
+        tallies[k].row(k[0], None if total else k[1])
         for k in sorted(tallies, key=lambda k: (k[0], k[1]))
     ]

@@ -65,6 +65,8 @@ class StatsRow(BaseModel):
     fcr_contacts: int
     fcr_resolved: int
     fcr_rate: float | None
+    # Calls whose required wrap-up was not saved in time (crm_core.stats.wrapups).
+    not_wrapped_up: int = 0
 
 
 #: The CSV columns of a report, in order (the fields of :class:`StatsRow`).
@@ -79,7 +81,7 @@ class StatsReport(BaseModel):
     tz: str
     start: datetime
     end: datetime
-    service_level_seconds: dict[str, int]
+    service_level_seconds: dict[str, float]
     rows: list[StatsRow]
 
 

@@ -73,6 +73,10 @@ class ActionCorrelator:
 
     def handle(self, message: AmiMessage) -> bool:
         """Give ``message`` to the action it answers; ``False`` if it is not an answer."""
+        if not self._pending:
+            # Most events arrive with no action waiting: finding out that an event carries no
+            # ``ActionID`` reads every one of its lines.
+            return False
         action_id = message.action_id
         if action_id is None:
             return False

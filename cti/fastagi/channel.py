@@ -120,15 +120,34 @@ class AgiChannel:
         check_line(line)
         if not line.strip():
             raise ValueError("empty AGI command")
-        async with self._lock:
+        return await self._command(line)
+
+    async def _command(self, line: str) -> AgiReply:
+        """:meth:`command` for a non-empty line already checked (the typed methods build theirs with
+        :func:`format_command`, which checks every part)."""
+        # acquire/release rather than ``async with``: two coroutine frames less per command.
+        await self._lock.acquire()
+        try:
             try:
-                reply = await self._exchange(line)
+                # Replies owed to cancelled commands come first on the wire.
+                while self._unread_replies:
+                    await self._conn.read_reply()
+                    self._unread_replies -= 1
+                # Counted before the write: a cancel inside drain() leaves the line sent.
+                self._unread_replies += 1
+                self._conn.write_checked(line)
+                if self._conn.write_paused:
+                    await self._conn.drain()
+                reply = await self._conn.read_reply()
+                self._unread_replies -= 1
             except AgiHangup:
                 self._hung_up = True
                 raise
             finally:
                 if self._conn.hangup_seen:
                     self._hung_up = True
+        finally:
+            self._lock.release()
         if 200 <= reply.code < 300:
             return reply
         if reply.code == 511:
@@ -162,7 +181,8 @@ class AgiChannel:
             await self._conn.read_reply()
             self._unread_replies -= 1
         self._unread_replies += 1
-        await self._conn.send_line(line)
+        self._conn.write_checked(line)
+        await self._conn.drain()
         loop = asyncio.get_running_loop()
         sent = loop.time()
         reading = asyncio.ensure_future(self._conn.read_reply())
@@ -180,7 +200,8 @@ class AgiChannel:
             self._unread_replies -= 1
             return reading.result()
         try:
-            await self._conn.send_line("NOOP")
+            self._conn.write_checked("NOOP")
+            await self._conn.drain()
             first = await reading
             own = first.code == 511 or "endpos" in first.extras
             if own:
@@ -194,23 +215,11 @@ class AgiChannel:
         self._unread_replies -= 1
         return first if own else None
 
-    async def _exchange(self, line: str) -> AgiReply:
-        # Replies owed to cancelled commands come first on the wire.
-        while self._unread_replies:
-            await self._conn.read_reply()
-            self._unread_replies -= 1
-        # Counted before the write: a cancel inside drain() leaves the line sent.
-        self._unread_replies += 1
-        await self._conn.send_line(line)
-        reply = await self._conn.read_reply()
-        self._unread_replies -= 1
-        return reply
-
     # -- typed commands ---------------------------------------------------
 
     async def answer(self) -> None:
         """``ANSWER``; :exc:`AgiHangup` if the channel could not be answered."""
-        reply = await self.command("ANSWER")
+        reply = await self._command("ANSWER")
         self._raise_if_hangup(reply, "ANSWER")
 
     async def stream_file(
@@ -238,7 +247,7 @@ class AgiChannel:
         _check_dtmf(escape_digits)
         line = format_command("STREAM FILE", filename, escape_digits)
         if until is None:
-            reply = await self.command(line)
+            reply = await self._command(line)
         else:
             stopped = await self._command_until(line, until)
             if stopped is None:
@@ -260,47 +269,47 @@ class AgiChannel:
         Returns the digits (``#`` ends input and is not included), the
         partial digits on timeout, ``""`` on timeout without input.
         """
-        reply = await self.command(format_command("GET DATA", prompt, timeout_ms, max_digits))
+        reply = await self._command(format_command("GET DATA", prompt, timeout_ms, max_digits))
         self._raise_if_hangup(reply, "GET DATA")
         return reply.result
 
     async def wait_for_digit(self, timeout_ms: int) -> str:
         """``WAIT FOR DIGIT``: one digit, or ``""`` on timeout (``-1`` waits forever)."""
-        reply = await self.command(format_command("WAIT FOR DIGIT", timeout_ms))
+        reply = await self._command(format_command("WAIT FOR DIGIT", timeout_ms))
         self._raise_if_hangup(reply, "WAIT FOR DIGIT")
         return self._digit(self._int_result(reply))
 
     async def say_digits(self, digits: str, escape_digits: str = "") -> str:
         """``SAY DIGITS``; returns the escape digit pressed or ``""``."""
         _check_dtmf(escape_digits)
-        reply = await self.command(format_command("SAY DIGITS", digits, escape_digits))
+        reply = await self._command(format_command("SAY DIGITS", digits, escape_digits))
         self._raise_if_hangup(reply, "SAY DIGITS")
         return self._digit(self._int_result(reply))
 
     async def say_number(self, number: int, escape_digits: str = "") -> str:
         """``SAY NUMBER``; returns the escape digit pressed or ``""``."""
         _check_dtmf(escape_digits)
-        reply = await self.command(format_command("SAY NUMBER", int(number), escape_digits))
+        reply = await self._command(format_command("SAY NUMBER", int(number), escape_digits))
         self._raise_if_hangup(reply, "SAY NUMBER")
         return self._digit(self._int_result(reply))
 
     async def set_variable(self, name: str, value: str) -> None:
         """``SET VARIABLE name value`` (value quoted only when it must be)."""
         _check_name(name, "variable name")
-        await self.command(format_command("SET VARIABLE", name, value))
+        await self._command(format_command("SET VARIABLE", name, value))
 
     async def get_variable(self, name: str) -> str | None:
         """``GET VARIABLE``; ``None`` when unset.  Accepts functions
         (``CHANNEL(linkedid)``)."""
         _check_name(name, "variable name")
-        return _variable(await self.command(format_command("GET VARIABLE", name)))
+        return _variable(await self._command(format_command("GET VARIABLE", name)))
 
     async def get_full_variable(self, expression: str) -> str | None:
         """``GET FULL VARIABLE``: evaluate an expression such as
         ``${CALLERID(num)}``; ``None`` when Asterisk reports it unset."""
         if not expression:
             raise ValueError("empty expression")
-        return _variable(await self.command(format_command("GET FULL VARIABLE", expression)))
+        return _variable(await self._command(format_command("GET FULL VARIABLE", expression)))
 
     async def exec(self, application: str, *args: str) -> int:
         """``EXEC <app> "<args joined by ,>"``; returns the application's result.
@@ -313,30 +322,30 @@ class AgiChannel:
         line = format_command("EXEC", application)
         if args:
             line += " " + quote(",".join(args))
-        return self._int_result(await self.command(line))
+        return self._int_result(await self._command(line))
 
     async def set_music(self, on: bool, moh_class: str = "") -> None:
         """``SET MUSIC ON [class]`` / ``SET MUSIC OFF``."""
         if not on:
-            await self.command("SET MUSIC OFF")
+            await self._command("SET MUSIC OFF")
         elif moh_class:
-            await self.command(format_command("SET MUSIC ON", moh_class))
+            await self._command(format_command("SET MUSIC ON", moh_class))
         else:
-            await self.command("SET MUSIC ON")
+            await self._command("SET MUSIC ON")
 
     async def channel_status(self) -> int:
         """``CHANNEL STATUS``: Asterisk channel state (6 = up)."""
-        return self._int_result(await self.command("CHANNEL STATUS"))
+        return self._int_result(await self._command("CHANNEL STATUS"))
 
     async def verbose(self, message: str, level: int = 1) -> None:
         """``VERBOSE``: write *message* to the Asterisk console at *level*."""
-        await self.command(format_command("VERBOSE", message, level))
+        await self._command(format_command("VERBOSE", message, level))
 
     async def hangup(self) -> None:
         """``HANGUP`` the channel.  Idempotent: no error if it is already gone."""
         try:
             if not self._conn.closed:
-                await self.command("HANGUP")
+                await self._command("HANGUP")
         except AgiHangup:
             pass
         finally:

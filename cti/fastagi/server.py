@@ -15,11 +15,11 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 
 from cti.fastagi.channel import AgiChannel
 from cti.fastagi.errors import AgiCommandError, AgiHangup, AgiProtocolError
-from cti.fastagi.protocol import MAX_LINE_BYTES
-from cti.fastagi.wire import AgiConnection
+from cti.fastagi.wire import SCRATCH_BYTES, AgiConnection
 
 __all__ = ["AgiHandler", "BadAgiEnvironment", "FastAgiServer", "read_env"]
 
@@ -49,7 +49,10 @@ async def read_env(connection: AgiConnection) -> dict[str, str]:
     """
     env: dict[str, str] = {}
     for _ in range(MAX_ENV_LINES):
-        line = await connection.read_line()
+        # Asterisk writes the block at once: its lines are nearly always here already.
+        line = connection.take_line()
+        if line is None:
+            line = await connection.read_line()
         if not line:
             if not env:
                 raise BadAgiEnvironment("empty AGI environment")
@@ -100,6 +103,7 @@ class FastAgiServer:
         self._backlog = backlog
         self._env_timeout = env_timeout
         self._server: asyncio.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -120,12 +124,12 @@ class FastAgiServer:
         if self._server is not None:
             raise RuntimeError("FastAgiServer already started")
         self._closing = False
-        self._server = await asyncio.start_server(
-            self._on_connection,
+        self._loop = asyncio.get_running_loop()
+        self._server = await self._loop.create_server(
+            partial(AgiConnection, self._accept, memoryview(bytearray(SCRATCH_BYTES))),
             self._host,
             self._port,
             backlog=self._backlog,
-            limit=MAX_LINE_BYTES,
         )
         self._port = self._server.sockets[0].getsockname()[1]
         log.info("fastagi.listening", extra={"host": self._host, "port": self._port})
@@ -159,29 +163,32 @@ class FastAgiServer:
 
     # -- sessions ---------------------------------------------------------
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = AgiConnection(reader, writer)
-        task = asyncio.current_task()
-        if self._closing or task is None:
+    def _accept(self, connection: AgiConnection) -> None:
+        """A socket connected: start its session task (called from the connection's ``connection_made``)."""
+        if self._closing or self._loop is None:
             connection.close()
             return
+        task = self._loop.create_task(self._on_connection(connection))
         self._sessions.add(task)
         self._idle.clear()
+        # A callback, not a finally: a task cancelled by close() before its first step never runs its body.
+        task.add_done_callback(partial(self._session_done, connection))
+
+    def _session_done(self, connection: AgiConnection, task: asyncio.Task[None]) -> None:
+        connection.close()
+        self._sessions.discard(task)
+        if not self._sessions:
+            self._idle.set()
+
+    async def _on_connection(self, connection: AgiConnection) -> None:
         try:
             await self._run_session(connection)
         except asyncio.CancelledError:
-            # close() or loop shutdown.  End normally rather than cancelled:
-            # asyncio.start_server's done-callback (3.11) calls task.exception()
-            # on a cancelled task and logs a spurious "Exception in callback".
+            # close() or loop shutdown: the session ends normally rather than cancelled.
             log.debug("fastagi.session_cancelled", extra={"peer": connection.peer})
         except Exception:
             # A bug here must cost one session, never the server.
             log.exception("fastagi.session_failed", extra={"peer": connection.peer})
-        finally:
-            connection.close()
-            self._sessions.discard(task)
-            if not self._sessions:
-                self._idle.set()
 
     async def _run_session(self, connection: AgiConnection) -> None:
         env = await self._receive_env(connection)
@@ -213,6 +220,13 @@ class FastAgiServer:
     async def _receive_env(self, connection: AgiConnection) -> dict[str, str] | None:
         """The ``agi_*`` block, or ``None`` (logged) if the peer is not Asterisk."""
         try:
+            if not connection.has_blank_line():
+                # Run on connect, the session comes before the socket's first read: let the loop read it.
+                await asyncio.sleep(0)
+            if connection.has_blank_line():
+                # The whole block is here (as usual: Asterisk writes it at once): read_env cannot wait,
+                # so no timer is needed.
+                return await read_env(connection)
             async with asyncio.timeout(self._env_timeout):
                 return await read_env(connection)
         except TimeoutError:

@@ -2,10 +2,21 @@
 
 A stand-in Asterisk for trying bankcti or loading it: it listens for AMI,
 rings agent phones, and places inbound calls that run bankcti's FastAGI
-service.  With ``--calls N`` it places N calls at once (after a line on stdin
-when ``--wait-stdin`` is given), waits for them to end and prints one JSON
-line with the results; without it, it places a call every ``--interval``
-seconds until stopped.
+service.  Three ways of calling:
+
+* ``--calls N``: N calls at once (a burst);
+* ``--rate R --duration S``: steady arrivals, R calls per second for S
+  seconds (R x S calls, the n-th placed n/R seconds after the start, on an
+  absolute schedule so that a slow placement does not slow the rate down);
+* neither: a call every ``--interval`` seconds until stopped.
+
+The first two start after a line on stdin when ``--wait-stdin`` is given,
+wait for every call to end and print one JSON line with the results
+(``calls``, ``answered``, ``unfinished``, ``seconds``; the rate mode adds
+``rate``, ``duration`` and ``placing_seconds``, how long placing the calls
+took: about (R x S - 1) / R unless the simulator fell behind).  Callers'
+numbers come from ``--caller`` (repeat; used in turn), else ``+86139``
+followed by the call's number on 8 digits.
 """
 
 from __future__ import annotations
@@ -18,11 +29,24 @@ import signal
 import sys
 import time
 
-from cti.simulator import AgentPhone, CallerScript, CallGenerator, PbxSimulator, SimulatorConfig
+from cti.simulator import (
+    AgentPhone,
+    CallerScript,
+    CallGenerator,
+    PbxSimulator,
+    SimulatedCall,
+    SimulatorConfig,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m cti.simulator", description=__doc__.split("\n\n")[0])
+    head, _, modes = __doc__.partition("\n\n")
+    p = argparse.ArgumentParser(
+        prog="python -m cti.simulator",
+        description=head,
+        epilog=modes,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--ami-host", default="127.0.0.1")
     p.add_argument("--ami-port", type=int, default=5038)
     p.add_argument("--ami-username", default="bankcti")
@@ -36,19 +60,43 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keys", default="2,0", help="keys callers press, one menu answer per comma")
     p.add_argument("--hangup-after-answer", type=float, default=5.0)
     p.add_argument("--calls", type=int, default=0, help="place this many calls at once, then exit")
-    p.add_argument("--interval", type=float, default=5.0, help="seconds between calls (without --calls)")
+    p.add_argument(
+        "--rate", type=float, default=0.0, help="steady arrivals: calls per second (with --duration)"
+    )
+    p.add_argument("--duration", type=float, default=0.0, help="seconds of steady arrivals (with --rate)")
+    p.add_argument(
+        "--interval", type=float, default=5.0, help="seconds between calls (without --calls/--rate)"
+    )
+    p.add_argument(
+        "--caller", action="append", default=[], help="caller ID (E.164) of the calls, used in turn (repeat)"
+    )
     p.add_argument("--wait-stdin", action="store_true", help="wait for a line on stdin before calling")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the calls to end")
     return p
 
 
 def _script(n: int, args: argparse.Namespace) -> CallerScript:
+    callers: list[str] = args.caller
     return CallerScript(
-        caller_id=f"+86139{n:08d}",
+        caller_id=callers[n % len(callers)] if callers else f"+86139{n:08d}",
         keys=[k for k in args.keys.split(",")],
         key_delay=0.2,
         hangup_after_answer=args.hangup_after_answer,
     )
+
+
+async def _outcome(calls: list[SimulatedCall], started: float, limit: float) -> dict[str, object]:
+    results = await asyncio.gather(
+        *(call.wait_finished(timeout=limit) for call in calls), return_exceptions=True
+    )
+    answered = sum(1 for r in results if not isinstance(r, BaseException) and r.answered_by)
+    failed = sum(1 for r in results if isinstance(r, BaseException))
+    return {
+        "calls": len(calls),
+        "answered": answered,
+        "unfinished": failed,
+        "seconds": round(time.monotonic() - started, 3),
+    }
 
 
 async def _burst(sim: PbxSimulator, args: argparse.Namespace) -> dict[str, object]:
@@ -56,17 +104,25 @@ async def _burst(sim: PbxSimulator, args: argparse.Namespace) -> dict[str, objec
         await asyncio.to_thread(sys.stdin.readline)
     started = time.monotonic()
     calls = await asyncio.gather(*(sim.place_call(_script(n, args)) for n in range(args.calls)))
-    results = await asyncio.gather(
-        *(call.wait_finished(timeout=args.timeout) for call in calls), return_exceptions=True
-    )
-    answered = sum(1 for r in results if not isinstance(r, BaseException) and r.answered_by)
-    failed = sum(1 for r in results if isinstance(r, BaseException))
-    return {
-        "calls": args.calls,
-        "answered": answered,
-        "unfinished": failed,
-        "seconds": round(time.monotonic() - started, 3),
-    }
+    return await _outcome(list(calls), started, args.timeout)
+
+
+async def _steady(sim: PbxSimulator, args: argparse.Namespace) -> dict[str, object]:
+    """``--rate R --duration S``: call n is placed n/R seconds after the start (absolute schedule)."""
+    if args.wait_stdin:
+        await asyncio.to_thread(sys.stdin.readline)
+    total = max(1, round(args.rate * args.duration))
+    started = time.monotonic()
+    calls: list[SimulatedCall] = []
+    for n in range(total):
+        delay = started + n / args.rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        calls.append(await sim.place_call(_script(n, args)))
+    placing = time.monotonic() - started
+    outcome = await _outcome(calls, started, args.timeout)
+    # How long placing took against the schedule's (total-1)/R: a simulator that fell behind shows here.
+    return {**outcome, "rate": args.rate, "duration": args.duration, "placing_seconds": round(placing, 3)}
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -89,6 +145,9 @@ async def _run(args: argparse.Namespace) -> int:
         if args.calls:
             print(json.dumps(await _burst(sim, args)), flush=True)
             return 0
+        if args.rate:
+            print(json.dumps(await _steady(sim, args)), flush=True)
+            return 0
         generator = CallGenerator(sim, lambda n: _script(n, args), interval=args.interval)
         generator.start()
         stop = asyncio.Event()
@@ -104,7 +163,12 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    args = _parser().parse_args()
+    parser = _parser()
+    args = parser.parse_args()
+    if args.calls and args.rate:
+        parser.error("--calls and --rate are two different modes: give one")
+    if args.rate < 0 or args.duration < 0 or bool(args.rate) != bool(args.duration):
+        parser.error("--rate and --duration go together, both positive")
     try:
         return asyncio.run(_run(args))
     except OSError as exc:

@@ -21,10 +21,10 @@ from agent_console.server import start_console
 from crm_core.contact_center.agents import AgentDirectory
 from crm_core.db import create_engine, drop_database, session_factory, upgrade
 
-# The console's in-memory ports (bus, agent control, notes) live with the console tests.
+# The console's in-memory ports (bus, agent control) live with the console tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "console"))
 from admin_harness import STAFF, AdminConsole
-from console_harness import MemoryBus, MemoryControl, MemoryNotes
+from console_harness import MemoryBus, MemoryControl
 
 POSTGRES_ENV = "BANKCTI_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -68,7 +68,6 @@ async def admin_console(db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIt
     app = create_app(
         authenticator=AgentDirectory(sessions),
         control=MemoryControl(bus),
-        notes=MemoryNotes(),
         events=bus,
         crm=CrmServices.build(sessions, pepper=b"p" * 32, region="CN"),
     )

@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from bankcti.bench.report import BenchReportError, host_facts, render, replace_sections, section
+from bankcti.bench.report import (
+    BenchReportError,
+    host_facts,
+    render,
+    render_section,
+    replace_sections,
+    section,
+)
+from bankcti.bench.tables import section_name
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = sorted((REPO / "docs" / "bench").glob("*.json"))
@@ -89,14 +97,58 @@ def test_host_facts_name_the_machine() -> None:
 
 def test_the_readme_shows_exactly_the_committed_results() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    names = {json.loads(path.read_text(encoding="utf-8"))["benchmark"] for path in RESULTS}
-    assert {"route", "pop", "analytics"} <= names
+    grouped: dict[str, list[dict[str, Any]]] = {}
     for path in RESULTS:
         result = json.loads(path.read_text(encoding="utf-8"))
-        assert section(readme, result["benchmark"]) == render(result) + "\n", (
-            f"README's {result['benchmark']} table differs from {path.name}: "
+        grouped.setdefault(section_name(result), []).append(result)
+    assert {"route", "pop", "analytics", "history"} <= set(grouped)
+    for name, results in grouped.items():
+        assert section(readme, name) == render_section(results) + "\n", (
+            f"README's {name} table differs from docs/bench/: "
             f"run `bankcti bench report --readme README.md docs/bench/*.json`"
         )
+
+
+def _steady_pop(agents: int, bus: str, p99: float) -> dict[str, Any]:
+    return {
+        "benchmark": "pop",
+        "mode": "steady",
+        "calls": 750,
+        "rate": 50.0,
+        "duration": 15.0,
+        "agents": agents,
+        "bus": bus,
+        "pops": 750,
+        "p50_ms": 3.25,
+        "p95_ms": 6.0,
+        "p99_ms": p99,
+        "max_ms": 40.04,
+        "pop_bytes": {"p50": 2051, "max": 2990},
+        "pops_with_customer": 750,
+        "pops_with_accounts": 749,
+        "host": HOST,
+    }
+
+
+def test_steady_pops_share_one_table_one_row_each_with_the_goal_for_their_size() -> None:
+    readme = "<!-- bench:pop-steady -->\n<!-- /bench:pop-steady -->\n"
+    updated = replace_sections(
+        readme, [_steady_pop(1000, "mqtt", 26.0), _steady_pop(300, "in-process", 8.04)]
+    )
+    body = section(updated, "pop-steady")
+    assert body is not None
+    rows = [line for line in body.splitlines() if line.startswith("| 50/s")]
+    assert rows == [
+        "| 50/s × 15 s | 300 | in-process | 750 | 749 | 2\u202f051 B | 3.2 ms | 8 ms | 40 ms "
+        "| ≤ 10 ms: met |",
+        "| 50/s × 15 s | 1\u202f000 | mqtt | 750 | 749 | 2\u202f051 B | 3.2 ms | 26 ms | 40 ms "
+        "| ≤ 25 ms: **not met** |",
+    ]
+    assert body.count("Measured 2026-12-04") == 1  # one machine, said once
+    # A burst run keeps its own section; two results for a one-result section are refused.
+    assert section_name({**_steady_pop(300, "mqtt", 1.0), "mode": "burst"}) == "pop"
+    with pytest.raises(BenchReportError, match="2 results"):
+        render_section([_route(), _route()])
 
 
 def _bankcti(*args: str) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import func, select, update
 
 from bankcti.app import Service
@@ -87,6 +87,14 @@ class LiveStack:
     def simulator(self) -> PbxSimulator:
         assert self.stack.simulator is not None
         return self.stack.simulator
+
+    async def log_in(self, page: Page, login: str = "agent1") -> None:
+        """Log ``login`` (password ``demo``) in to the agent console and wait for the live connection."""
+        await page.goto(self.url + "/")
+        await page.fill("#login-name", login)
+        await page.fill("#login-password", DEMO_PASSWORD)
+        await page.click("#login-form button[type=submit]")
+        await expect(page.locator("#connection")).to_have_class("connection live")
 
     async def make_available(self, login: str) -> None:
         """Put an agent in the ACD as available without a browser (a colleague who takes calls)."""

@@ -11,11 +11,11 @@ logged in, and shows the ACD's true state, not the old call.
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from doc_screenshots import publish
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
@@ -23,18 +23,9 @@ from crm_core.models import Interaction
 from cti.simulator import CallerScript
 
 if TYPE_CHECKING:
-    from conftest import LiveStack, LiveStackFactory, PageProblems
+    from conftest import LiveStackFactory, PageProblems
 
-REPO = Path(__file__).resolve().parents[2]
 NOTE = "Asked about the 3-year deposit rate; sending the brochure."
-
-
-async def _log_in(page: Page, live: LiveStack, login: str = "agent1") -> None:
-    await page.goto(live.url + "/")
-    await page.fill("#login-name", login)
-    await page.fill("#login-password", "demo")
-    await page.click("#login-form button[type=submit]")
-    await expect(page.locator("#connection")).to_have_class("connection live")
 
 
 async def test_vip_call_pops_before_answer_saves_follow_up_and_survives_restart(
@@ -43,7 +34,7 @@ async def test_vip_call_pops_before_answer_saves_follow_up_and_survives_restart(
     # Each demo phone rings 60 simulated seconds (6 s real) before it answers.
     live = await live_stack_factory(answer_after=60.0)
     vip = await live.caller("vip", owner_login="agent1")
-    await _log_in(page, live)
+    await live.log_in(page)
     await expect(page.locator("#state")).to_have_text("logged out")
 
     await page.click("#btn-ready")
@@ -57,7 +48,8 @@ async def test_vip_call_pops_before_answer_saves_follow_up_and_survives_restart(
     # The pop is on screen while the phone rings: nobody has answered yet.
     assert call.answered_by is None
     await expect(pop.locator(".call-state")).to_have_text("ringing")
-    await expect(pop.locator(".badge.tier")).to_have_text("vip")
+    await expect(pop.locator(".badge.tier")).to_have_text("VIP")  # the tier's label, not its code
+    await expect(pop.locator(".badge.tier")).to_have_attribute("data-tier", "vip")
     await expect(pop.locator(".badge.auth-caller_id")).to_have_text("caller ID only")
     await expect(pop.locator(".reason-text")).to_have_text("asked for an agent")
     await expect(pop.locator(".badge.rm")).to_contain_text("relationship manager")
@@ -112,9 +104,7 @@ async def test_vip_call_pops_before_answer_saves_follow_up_and_survives_restart(
     assert page_problems.errors == []
 
     screenshot = artifacts / "agent-pop.png"
-    docs = REPO / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(screenshot, docs / "agent-pop.png")
+    publish(screenshot)
 
 
 async def test_language_switch_search_and_unknown_caller(
@@ -122,7 +112,7 @@ async def test_language_switch_search_and_unknown_caller(
 ) -> None:
     live = await live_stack_factory(answer_after=600.0)
     vip = await live.caller("vip")
-    await _log_in(page, live)
+    await live.log_in(page)
 
     # Chinese, remembered across a reload.
     await page.click("#btn-lang")

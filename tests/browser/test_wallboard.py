@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from doc_screenshots import publish
 from playwright.async_api import Locator, Page, Route, expect
 from sqlalchemy import select
 
@@ -157,9 +157,7 @@ async def test_board_follows_a_waiting_call_and_an_agent_and_survives_restart(
     await page.screenshot(path=str(artifacts / "wallboard.png"), full_page=True)
     assert page_problems.errors == []
 
-    docs = REPO / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(artifacts / "wallboard.png", docs / "wallboard.png")
+    publish(artifacts / "wallboard.png")
 
 
 async def test_agents_are_refused_and_chinese_is_remembered(
@@ -250,11 +248,11 @@ async def test_supervisor_forces_agent_states_and_moves_a_waiting_call(
     await live.place_call(script)
     waiting = page.locator("#queues .waiting-call")
     await expect(waiting).to_have_count(1, timeout=30_000)
-    await expect(waiting.locator(".wc-queue")).to_have_text("general")
+    await expect(waiting.locator(".wc-queue")).to_have_text("General enquiries")  # the display name
     await waiting.locator("select.move-target").select_option("priority")
     await waiting.locator(".move button").click()
-    await expect(page.locator("#board-message")).to_contain_text("moved to priority")
-    await expect(waiting.locator(".wc-queue")).to_have_text("priority")
+    await expect(page.locator("#board-message")).to_contain_text("moved to Private banking and VIP (7x24)")
+    await expect(waiting.locator(".wc-queue")).to_have_text("Private banking and VIP (7x24)")
     await expect(page.locator("#queues tr[data-queue=priority] .q-waiting")).to_have_text("1")
     await expect(page.locator("#queues tr[data-queue=general] .q-waiting")).to_have_text("0")
 

@@ -24,7 +24,6 @@ from console_harness import (
     MemoryAuthenticator,
     MemoryBus,
     MemoryControl,
-    MemoryNotes,
 )
 from crm_harness import PEPPER, REGION, CrmConsole, CrmConsoleFactory, clear_tables, seed_office
 from sqlalchemy import make_url
@@ -44,13 +43,12 @@ async def make_console() -> AsyncIterator[ConsoleFactory]:
     async def factory(**options: Any) -> Console:
         bus = MemoryBus()
         control = MemoryControl(bus)
-        notes = MemoryNotes()
         app = create_app(
-            authenticator=MemoryAuthenticator(), control=control, notes=notes, events=bus, **options
+            authenticator=MemoryAuthenticator(), control=control, events=bus, **options
         )
         server = await start_console(app, "127.0.0.1", 0)
         http = httpx.AsyncClient(base_url=server.url, timeout=WAIT)
-        console = Console(app, server, bus, control, notes, http)
+        console = Console(app, server, bus, control, http)
         started.append(console)
         return console
 
@@ -112,18 +110,16 @@ async def make_crm_console(
     async def factory(**options: Any) -> CrmConsole:
         bus = MemoryBus()
         control = MemoryControl(bus)
-        notes = MemoryNotes()
         app = create_app(
             authenticator=AgentDirectory(sessions),
             control=control,
-            notes=notes,
             events=bus,
             crm=services,
             **options,
         )
         server = await start_console(app, "127.0.0.1", 0)
         http = httpx.AsyncClient(base_url=server.url, timeout=WAIT)
-        console = CrmConsole(app, server, bus, control, notes, http, sessions, services, office)
+        console = CrmConsole(app, server, bus, control, http, sessions, services, office)
         started.append(console)
         return console
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,7 +19,7 @@ from agent_console.schemas import AgentStatus
 from agent_console.server import ConsoleServer
 from crm_core.schemas import AccountCard, CustomerCard, FollowUpCard, IvrStep
 
-WAIT = 5.0  # upper bound of every wait in these tests
+WAIT = 20.0  # upper bound of every wait in these tests (hang detection: a loaded CI box pauses for seconds)
 
 
 @dataclass(frozen=True)
@@ -93,17 +93,15 @@ class MemoryControl:
         except KeyError:
             raise LookupError(f"{login} is not an ACD agent") from None
 
-
-@dataclass
-class MemoryNotes:
-    saved: list[dict[str, Any]] = field(default_factory=list)
-
-    async def save_note(
-        self, call_id: str, *, agent_login: str, notes: str | None, disposition: str | None
-    ) -> None:
-        self.saved.append(
-            {"call_id": call_id, "agent_login": agent_login, "notes": notes, "disposition": disposition}
-        )
+    async def extend_wrapup(self, login: str, seconds: int) -> AgentStatus:
+        current = self.status(login)
+        if current.state != "wrap_up" or current.wrapup_until is None:
+            raise InvalidTransition(f"agent {login} is {current.state}, not in wrap-up")
+        until = current.wrapup_until + seconds
+        if current.wrapup_max_until is not None and until > current.wrapup_max_until:
+            raise ValueError("beyond the queue's maximum")
+        self.statuses[login] = current.model_copy(update={"wrapup_until": until})
+        return self.statuses[login]
 
 
 @dataclass
@@ -112,7 +110,6 @@ class Console:
     server: ConsoleServer
     bus: MemoryBus
     control: MemoryControl
-    notes: MemoryNotes
     http: httpx.AsyncClient
 
     def connections(self) -> int:
@@ -169,7 +166,11 @@ def customer_card(notes_size: int = 20) -> CustomerCard:
         accounts=[AccountCard(id=1, type="deposit", masked_number="**** 1234", balance="1520.50")],
         recent_follow_ups=[
             FollowUpCard(
-                id=i, at="2024-05-01T10:00:00Z", channel="phone", direction="inbound", notes="x" * notes_size
+                id=i,
+                at="2024-05-01T10:00:00Z",
+                channel="phone",
+                direction="inbound",
+                content="x" * notes_size,
             )
             for i in range(5)
         ],

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from console_harness import WAIT, MemoryBus, MemoryControl, MemoryNotes, recv
+from console_harness import WAIT, MemoryBus, MemoryControl, recv
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import select, text, update
@@ -141,7 +141,6 @@ class CrmConsole:
     server: ConsoleServer
     bus: MemoryBus
     control: MemoryControl
-    notes: MemoryNotes
     http: httpx.AsyncClient
     sessions: async_sessionmaker[AsyncSession]
     services: CrmServices

@@ -57,8 +57,6 @@ async def test_call_control_documents_the_422_it_answers(desk: CrmConsole) -> No
     assert len(call_routes) >= 9
     for path, operations in call_routes:
         for method, operation in operations.items():
-            if path.endswith("/note"):
-                continue  # the notes route belongs to the console core, documented with it
             schema = operation["responses"]["422"]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
     answer = await desk.call("POST", "/api/supervisor/agents/alice/spy", "root", json={"mode": "shout"})

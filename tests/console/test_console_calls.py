@@ -239,7 +239,7 @@ async def test_click_to_dial_calls_a_number_of_a_customer_the_agent_may_see(
         422,
     )
     assert "not one of this customer's numbers" in detail
-    refused(await desk.call("POST", "/api/dial", "bob", json={"customer_id": zhang}), 404)
+    refused(await desk.call("POST", "/api/dial", "bob", json={"customer_id": zhang}), 403)
     refused(await desk.call("POST", "/api/dial", "alice", json={"customer_id": desk.customer("pool")}), 403)
     refused(await desk.call("POST", "/api/dial", "alice", json={"customer_id": 0}), 422, "customer_id")
     ok(await desk.call("POST", "/api/dial", "sue", json={"customer_id": zhang}))  # a supervisor of alice

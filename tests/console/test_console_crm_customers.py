@@ -76,12 +76,14 @@ async def test_a_view_is_masked_and_audited_and_invisible_records_are_404(crm_co
     [row] = await crm_console.audit_rows(action="view", entity_id=str(zhang))
     assert (row.actor_login, row.entity, row.remote_addr) == ("alice", "customer", "127.0.0.1")
 
-    # bob's and carol's records do not exist for alice; nor does a made-up id
+    # bob's and carol's records exist but are not alice's to see (403); a made-up id does not exist (404)
     for key in ("li", "wang"):
-        refused(
-            await crm_console.call("GET", f"/api/crm/customers/{crm_console.customer(key)}", "alice"), 404
+        detail = refused(
+            await crm_console.call("GET", f"/api/crm/customers/{crm_console.customer(key)}", "alice"), 403
         )
-    refused(await crm_console.call("GET", "/api/crm/customers/999999", "alice"), 404)
+        assert detail == "you may not see this customer"
+    missing = refused(await crm_console.call("GET", "/api/crm/customers/999999", "alice"), 404)
+    assert missing == "no customer 999999"
     refused(await crm_console.call("GET", "/api/crm/customers/0", "alice"), 422, "customer_id")
     refused(await crm_console.call("GET", "/api/crm/customers/99999999999", "alice"), 422, "customer_id")
 
@@ -91,7 +93,7 @@ async def test_a_view_is_masked_and_audited_and_invisible_records_are_404(crm_co
     assert pool["phones"][0]["raw"] is None and pool["phones"][0]["e164"].startswith("*")
     # the supervisor of alice's team may change her customer; the other supervisor cannot see it
     assert ok(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "sue"))["access"] == "write"
-    refused(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "sam"), 404)
+    refused(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "sam"), 403)
 
 
 async def test_create_an_agents_customer_and_the_rules_around_owners(crm_console: CrmConsole) -> None:
@@ -157,7 +159,7 @@ async def test_update_needs_write_rights(crm_console: CrmConsole) -> None:
     )
     assert changed["tier"] == "vip"
     refused(await crm_console.call("PATCH", f"/api/crm/customers/{pool}", "alice", json={"tier": "vip"}), 403)
-    refused(await crm_console.call("PATCH", f"/api/crm/customers/{zhang}", "bob", json={"tier": "x"}), 404)
+    refused(await crm_console.call("PATCH", f"/api/crm/customers/{zhang}", "bob", json={"tier": "x"}), 403)
     refused(
         await crm_console.call("PATCH", f"/api/crm/customers/{zhang}", "alice", json={"name": None}),
         422,
@@ -194,7 +196,7 @@ async def test_phones_and_contacts_are_added_and_removed(crm_console: CrmConsole
 
     ok(await crm_console.call("DELETE", f"{base}/phones/{phone['id']}", "alice"), 204)
     refused(await crm_console.call("DELETE", f"{base}/phones/{phone['id']}", "alice"), 404)
-    refused(await crm_console.call("DELETE", f"{base}/contacts/{contact['id']}", "bob"), 404)
+    refused(await crm_console.call("DELETE", f"{base}/contacts/{contact['id']}", "bob"), 403)
     ok(await crm_console.call("DELETE", f"{base}/contacts/{contact['id']}", "alice"), 204)
     assert ok(await crm_console.call("GET", base, "alice"))["contacts"] == []
 

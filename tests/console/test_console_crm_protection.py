@@ -12,7 +12,7 @@ async def test_claim_from_the_pool_then_release_it(crm_console: CrmConsole) -> N
     claimed = ok(await crm_console.call("POST", f"/api/crm/customers/{pool}/claim", "alice"))
     assert (claimed["status"], claimed["owner_login"]) == ("owned", "alice")
     assert "already" not in refused(
-        await crm_console.call("POST", f"/api/crm/customers/{pool}/claim", "bob"), 404
+        await crm_console.call("POST", f"/api/crm/customers/{pool}/claim", "bob"), 403
     )
     refused(await crm_console.call("POST", f"/api/crm/customers/{pool}/claim", "alice"), 409)
     assert ok(await crm_console.call("GET", f"/api/crm/customers/{pool}", "alice"))["access"] == "write"
@@ -104,7 +104,7 @@ async def test_lock_and_unlock_with_an_optional_reason(crm_console: CrmConsole) 
         await crm_console.call("POST", f"/api/crm/customers/{zhang}/release", "alice", json={"reason": "x"}),
         409,
     )
-    refused(await crm_console.call("POST", f"/api/crm/customers/{zhang}/unlock", "bob"), 404)
+    refused(await crm_console.call("POST", f"/api/crm/customers/{zhang}/unlock", "bob"), 403)
     assert (
         ok(await crm_console.call("POST", f"/api/crm/customers/{zhang}/unlock", "alice"))["status"] == "owned"
     )
@@ -115,7 +115,7 @@ async def test_lock_and_unlock_with_an_optional_reason(crm_console: CrmConsole) 
 async def test_share_read_only_then_read_write_then_revoke(crm_console: CrmConsole) -> None:
     zhang = crm_console.customer("zhang")
     grants = f"/api/crm/customers/{zhang}/grants"
-    refused(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "bob"), 404)
+    refused(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "bob"), 403)
 
     grant = ok(await crm_console.call("POST", grants, "alice", json={"user_login": "bob"}), 201)
     assert (grant["access"], grant["grantee_login"], grant["active"]) == ("read", "bob", True)
@@ -134,7 +134,7 @@ async def test_share_read_only_then_read_write_then_revoke(crm_console: CrmConso
 
     revoked = ok(await crm_console.call("DELETE", f"/api/crm/grants/{listed[0]['id']}", "alice"))
     assert revoked["revoked_at"] is not None and not revoked["active"]
-    refused(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "bob"), 404)
+    refused(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "bob"), 403)
     refused(await crm_console.call("DELETE", "/api/crm/grants/999999", "alice"), 404)
     assert [r.action for r in await crm_console.audit_rows(entity="grant")] == ["share", "share", "unshare"]
 

@@ -84,7 +84,7 @@ async def test_a_team_change_reaches_an_open_supervisor_socket(make_crm_console:
 async def test_a_screen_pop_is_an_audited_view_that_opens_the_record(crm_console: CrmConsole) -> None:
     zhang = crm_console.customer("zhang")
     path = f"/api/crm/customers/{zhang}"
-    refused(await crm_console.call("GET", path, "bob"), 404)
+    refused(await crm_console.call("GET", path, "bob"), 403)
     bob, _ = await crm_console.socket("bob")
 
     await crm_console.bus.publish(offer("call-9", "bob", customer=card(zhang)))
@@ -105,7 +105,7 @@ async def test_a_screen_pop_is_an_audited_view_that_opens_the_record(crm_console
     assert ok(await crm_console.call("GET", path, "bob"))["access"] == "read"
     await crm_console.bus.publish(AgentStateChanged(agent_login="bob", state="available"))
     assert (await recv(bob))["type"] == "agent.state"
-    refused(await crm_console.call("GET", path, "bob"), 404)
+    refused(await crm_console.call("GET", path, "bob"), 403)
     await bob.close()
 
 
@@ -129,7 +129,7 @@ async def test_a_pop_is_audited_when_delivered_and_a_rerouted_call_closes_the_re
 
     await crm_console.bus.publish(offer("call-5", "carol", customer=card(zhang)))  # ring timeout: re-routed
     assert (await recv(carol))["event"]["call_id"] == "call-5"
-    refused(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "bob"), 404)
+    refused(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "bob"), 403)
     assert ok(await crm_console.call("GET", f"/api/crm/customers/{zhang}", "carol"))["access"] == "read"
     for ws in (bob, carol):
         await ws.close()
@@ -141,11 +141,11 @@ async def test_supervisors_annotate_only_their_teams_calls(crm_console: CrmConso
     await crm_console.bus.publish(offer("call-c", "carol"))
     assert [(await recv(root))["event"]["call_id"] for _ in range(2)] == ["call-a", "call-c"]
     note = {"notes": "checked", "disposition": "resolved"}
-    ok(await crm_console.call("POST", "/api/calls/call-a/note", "sue", json=note))
-    refused(await crm_console.call("POST", "/api/calls/call-c/note", "sue", json=note), 403)
-    ok(await crm_console.call("POST", "/api/calls/call-c/note", "sam", json=note))
-    ok(await crm_console.call("POST", "/api/calls/call-c/note", "root", json=note))
-    refused(await crm_console.call("POST", "/api/calls/call-c/note", "alice", json=note), 403)
+    ok(await crm_console.call("PUT", "/api/calls/call-a/wrap-up", "sue", json=note))
+    refused(await crm_console.call("PUT", "/api/calls/call-c/wrap-up", "sue", json=note), 403)
+    ok(await crm_console.call("PUT", "/api/calls/call-c/wrap-up", "sam", json=note))
+    ok(await crm_console.call("PUT", "/api/calls/call-c/wrap-up", "root", json=note))
+    refused(await crm_console.call("PUT", "/api/calls/call-c/wrap-up", "alice", json=note), 403)
     await root.close()
 
 

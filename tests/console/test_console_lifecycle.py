@@ -15,7 +15,6 @@ from console_harness import (
     MemoryAuthenticator,
     MemoryBus,
     MemoryControl,
-    MemoryNotes,
     offer,
 )
 from websockets.asyncio.client import connect
@@ -54,7 +53,7 @@ async def test_busy_port_is_a_clear_startup_error() -> None:
         port = taken.getsockname()[1]
         bus = MemoryBus()
         app = create_app(
-            authenticator=MemoryAuthenticator(), control=MemoryControl(bus), notes=MemoryNotes(), events=bus
+            authenticator=MemoryAuthenticator(), control=MemoryControl(bus), events=bus
         )
         with pytest.raises(ConsoleStartupError, match=f"cannot listen on 127.0.0.1:{port}"):
             await start_console(app, "127.0.0.1", port)
@@ -62,7 +61,7 @@ async def test_busy_port_is_a_clear_startup_error() -> None:
 
 def test_create_app_rejects_bad_options() -> None:
     bus = MemoryBus()
-    ports = {"authenticator": MemoryAuthenticator(), "control": MemoryControl(bus), "notes": MemoryNotes()}
+    ports = {"authenticator": MemoryAuthenticator(), "control": MemoryControl(bus)}
     with pytest.raises(ValueError, match="dispositions"):
         create_app(events=bus, dispositions=[], **ports)
     with pytest.raises(ValueError, match="queue_size"):

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
-from console_harness import WAIT, MemoryBus, MemoryControl, MemoryNotes
+from console_harness import WAIT, MemoryBus, MemoryControl
 from crm_harness import CrmConsole, CrmConsoleFactory, ok, refused
 
 from agent_console.app import create_app
@@ -145,7 +145,6 @@ async def test_x_forwarded_for_counts_only_from_a_trusted_proxy(make_crm_console
     app = create_app(
         authenticator=AgentDirectory(console.sessions),
         control=MemoryControl(bus),
-        notes=MemoryNotes(),
         events=bus,
         crm=console.services,
     )

@@ -33,7 +33,7 @@ import httpx
 import pytest
 import schemathesis
 import schemathesis.engine
-from console_harness import MemoryBus, MemoryControl, MemoryNotes
+from console_harness import MemoryBus, MemoryControl
 from crm_harness import PEPPER, REGION, seed_office
 from hypothesis import strategies as st
 from schemathesis import Case, HookContext
@@ -165,7 +165,6 @@ class LiveConsole:
         app = create_app(
             authenticator=AgentDirectory(sessions),
             control=MemoryControl(bus),
-            notes=MemoryNotes(),
             events=bus,
             crm=services,
             calls=RecordingCalls(),

@@ -9,7 +9,7 @@ from crm_access_kit import Office, add_customer, add_grant, make_office, set_gra
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.access.rules import Access, check, read_level, require, visible_customers_clause
+from crm_core.access.rules import NOT_VISIBLE, Access, check, read_level, require, visible_customers_clause
 from crm_core.actor import Actor
 from crm_core.errors import AccessDenied, NotFound
 from crm_core.models import Customer, SharingGrant
@@ -137,7 +137,7 @@ async def test_deleted_customer_is_invisible_except_to_admins(sessions: Sessions
         assert customer in set((await session.scalars(select(Customer.id).where(everything))).all())
 
 
-async def test_require_hides_existence_and_refuses_read_only_writes(
+async def test_require_tells_unseen_from_missing_and_refuses_read_only_writes(
     sessions: Sessions, office: Office
 ) -> None:
     customer = await add_customer(sessions, "Guarded", office.alice)
@@ -147,11 +147,13 @@ async def test_require_hides_existence_and_refuses_read_only_writes(
         assert (await require(session, office.bob, customer, Access.READ)).id == customer
         with pytest.raises(AccessDenied):
             await require(session, office.bob, customer, Access.WRITE)
-        for unknown in (customer, 987_654):
-            with pytest.raises(NotFound) as raised:
-                await require(session, office.carol, unknown, Access.READ)
-            # Same message shape whether it exists or not.
-            assert str(raised.value) == f"no customer {unknown}"
+        # A customer that exists but is not hers to see is refused (403), one that does not is missing (404).
+        with pytest.raises(AccessDenied) as denied:
+            await require(session, office.carol, customer, Access.READ)
+        assert str(denied.value) == NOT_VISIBLE
+        with pytest.raises(NotFound) as raised:
+            await require(session, office.carol, 987_654, Access.READ)
+        assert str(raised.value) == "no customer 987654"
 
 
 async def test_list_clause_agrees_with_read_level_for_everyone(sessions: Sessions, office: Office) -> None:

@@ -72,6 +72,7 @@ async def test_queue_totals(stats: ContactCenterStats) -> None:
         "fcr_contacts": 0,
         "fcr_resolved": 0,
         "fcr_rate": None,
+        "not_wrapped_up": 0,
     }
     vip = rows["vip"]
     assert _pick(vip, "offered", "answered", "service_level", "asa_seconds", "aht_seconds") == {

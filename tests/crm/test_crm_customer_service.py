@@ -197,7 +197,7 @@ async def test_get_writes_a_view_audit_row_every_time(
     ]
     assert views[0].remote_addr == "192.0.2.9"
     for actor in (office.bob, office.carol):
-        with pytest.raises(NotFound):
+        with pytest.raises(AccessDenied):  # it exists, but is not theirs to see
             await service.get(actor, customer)
     with pytest.raises(NotFound):
         await service.get(office.root, 999_999)
@@ -239,7 +239,7 @@ async def test_update_needs_write_access(
     assert (await service.get(office.bob, customer)).access == "read"
     with pytest.raises(AccessDenied):
         await service.update(office.bob, customer, CustomerUpdate(name="Hijacked"))
-    with pytest.raises(NotFound):
+    with pytest.raises(AccessDenied):
         await service.update(office.dan, customer, CustomerUpdate(name="Hijacked"))
     pooled = await add_customer(sessions, "Pool", None)
     with pytest.raises(AccessDenied):

@@ -38,7 +38,7 @@ TABLES = {
     "commission_rules", "commission_splits", "commission_statements", "commission_lines",
     "login_failures", "interaction_legs",
 }  # fmt: skip
-HEAD = "0012"
+HEAD = "0013"
 
 
 def _schema_diff(connection: Connection) -> list[object]:

@@ -1,4 +1,4 @@
-"""Follow-ups: validation, access rules, merging with a call, last_follow_up_at, paging, audit."""
+"""Follow-ups and call wrap-ups: validation, access, merging with a call, last_follow_up_at, paging, audit."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from crm_core.actor import Actor
 from crm_core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from crm_core.followups.interactions import InteractionWriter
 from crm_core.followups.service import MAX_CONTENT_LENGTH, FollowUpService
+from crm_core.followups.wrapup import WrapUp, WrapUpService
 from crm_core.models import Interaction
-from crm_core.schemas import InteractionRecord
+from crm_core.schemas import InteractionRecord, LegRecord
 
 TODAY = T0.date()
 
@@ -86,7 +87,6 @@ async def test_add_stores_audits_and_moves_last_follow_up(world: World, follow_u
         ({"outcome": "y" * 33}, "outcome"),
         ({"disposition": "maybe"}, "disposition"),
         ({"next_contact_on": TODAY - timedelta(days=1)}, "next_contact_on"),
-        ({"call_id": "c" * 65}, "call_id"),
     ],
 )
 async def test_bad_input_names_the_field(
@@ -162,41 +162,94 @@ async def test_list_pages_newest_first_and_audits_the_view(world: World, follow_
     assert [v.detail for v in views] == [{"view": "follow-ups", "page": 1}, {"view": "follow-ups", "page": 3}]
 
 
-async def test_a_follow_up_on_a_call_merges_into_its_row(world: World, follow_ups: FollowUpService) -> None:
-    customer = await world.customer("Chen Hao", owner="alice")
+@pytest.fixture
+def wrap_ups(world: World) -> WrapUpService:
+    return WrapUpService(world.sessions, world.parameters, clock=world.clock)
+
+
+async def test_a_wrap_up_merges_into_the_calls_row(world: World, wrap_ups: WrapUpService) -> None:
+    customer = await world.customer("Chen Hao", owner="bob")
     writer = InteractionWriter(world.sessions)
     call_row = await writer.upsert(
-        InteractionRecord(call_id="1700.1", caller_number="13800138000", arrived_at=T0 - timedelta(minutes=5))
+        InteractionRecord(
+            call_id="1700.1",
+            customer_id=customer,
+            agent_login="alice",
+            caller_number="13800138000",
+            arrived_at=T0 - timedelta(minutes=5),
+            answered_at=T0 - timedelta(minutes=4),
+            ended_at=T0 - timedelta(minutes=1),
+            outcome="answered",
+        )
     )
-    view = await follow_ups.add(
-        world["alice"], customer, call_id="1700.1", **_fields(channel="visit", direction="inbound")
-    )
-    again = await follow_ups.add(world["alice"], customer, call_id="1700.1", **_fields(content="updated"))
-    assert view.id == again.id == call_row
+    wrap = WrapUp(notes="Wants a card", disposition="follow-up", next_contact_on=TODAY + timedelta(days=1))
+    # alice answered it (the stored call says so): she may wrap it up although bob owns the customer.
+    view = await wrap_ups.save(world["alice"], "1700.1", wrap, vouched=False)
+    again = await wrap_ups.save(world["alice"], "1700.1", WrapUp(notes="updated"), vouched=False)
+    assert view.follow_up_id == again.follow_up_id == call_row and again.edited
     assert await world.count(Interaction) == 1
     # The call's own facts stay as the call history recorded them.
-    assert (again.channel, again.direction, again.at, again.content) == (
-        "phone",
-        "inbound",
-        T0 - timedelta(minutes=5),
-        "updated",
-    )
     stored = await writer.get("1700.1")
-    assert stored is not None and (stored.customer_id, stored.agent_login) == (customer, "alice")
-    # A follow-up written before the call history arrives creates the row; the history merges in.
-    early = await follow_ups.add(world["alice"], customer, call_id="1700.2", **_fields())
-    await writer.upsert(InteractionRecord(call_id="1700.2", queue="cards"))
-    assert (await writer.get("1700.2")) is not None and await world.count(Interaction) == 2
-    assert early.id == (await follow_ups.list(world["alice"], customer)).items[0].id
+    assert stored is not None
+    assert (stored.customer_id, stored.agent_login, stored.outcome, stored.arrived_at, stored.ended_at) == (
+        customer,
+        "alice",
+        "answered",
+        T0 - timedelta(minutes=5),
+        T0 - timedelta(minutes=1),
+    )
+    [entry] = (await FollowUpService(world.sessions, world.parameters).list(world["bob"], customer)).items
+    assert (entry.content, entry.disposition, entry.wrapped_up_by, entry.agent_login) == (
+        "updated",
+        None,
+        "alice",
+        "alice",
+    )
+    # A wrap-up saved before the call history arrives creates the row; the history merges in.
+    customer = await world.customer("Own", owner="alice")
+    early = await wrap_ups.save(
+        world["alice"], "1700.2", WrapUp(disposition="sale", customer_id=customer), vouched=True
+    )
+    await writer.upsert(InteractionRecord(call_id="1700.2", queue="cards", outcome="answered"))
+    stored = await writer.get("1700.2")
+    assert stored is not None and (stored.disposition, stored.outcome, stored.customer_id) == (
+        "sale",
+        "answered",
+        customer,
+    )
+    assert early.follow_up_id != call_row and await world.count(Interaction) == 2
 
 
-async def test_a_call_of_another_customer_is_refused(world: World, follow_ups: FollowUpService) -> None:
+async def test_only_who_handled_the_call_may_wrap_it_up(world: World, wrap_ups: WrapUpService) -> None:
+    customer = await world.customer("Liu Yang", owner="alice")
+    writer = InteractionWriter(world.sessions)
+    await writer.upsert(InteractionRecord(call_id="2.1", customer_id=customer, agent_login="alice"))
+    # carol rang but never answered; bob talked after a transfer (an answered agent leg).
+    await writer.upsert_leg(LegRecord(call_id="2.1", leg_key="agent-1", kind="agent", agent_login="carol",
+                                      started_at=T0, end_reason="no_answer", ended_at=T0))  # fmt: skip
+    await writer.upsert_leg(LegRecord(call_id="2.1", leg_key="agent-2", kind="agent", agent_login="bob",
+                                      started_at=T0, answered_at=T0))  # fmt: skip
+    with pytest.raises(AccessDenied):
+        await wrap_ups.save(world["carol"], "2.1", WrapUp(notes="x"), vouched=False)
+    with pytest.raises(AccessDenied):
+        await wrap_ups.save(world["sup2"], "2.1", WrapUp(notes="x"), vouched=False)
+    assert (
+        await wrap_ups.save(world["bob"], "2.1", WrapUp(notes="after transfer"), vouched=False)
+    ).notes == ("after transfer")
+    with pytest.raises(AccessDenied):  # an unknown call: nothing is created
+        await wrap_ups.save(world["bob"], "nope", WrapUp(notes="x"), vouched=False)
+    assert await world.count(Interaction) == 1
+
+
+async def test_a_call_of_another_customer_is_refused(world: World, wrap_ups: WrapUpService) -> None:
     mine = await world.customer("Mine", owner="alice")
     theirs = await world.customer("Theirs", owner="alice")
     await InteractionWriter(world.sessions).upsert(InteractionRecord(call_id="x.1", customer_id=theirs))
+    await world.update(theirs, last_follow_up_at=None)
     with pytest.raises(Conflict, match="another customer"):
-        await follow_ups.add(world["alice"], mine, call_id="x.1", **_fields())
+        await wrap_ups.save(world["alice"], "x.1", WrapUp(notes="n", customer_id=mine), vouched=True)
     assert (await world.get(mine)).last_follow_up_at is None
+    assert (await world.get(theirs)).last_follow_up_at is None
 
 
 async def test_the_call_history_writer_moves_last_follow_up(world: World) -> None:

@@ -98,7 +98,7 @@ async def test_delete_needs_write_access(sessions: Sessions, office: Office, rec
     await add_grant(sessions, customer, user=office.carol, access="write")
     with pytest.raises(AccessDenied):
         await recycle.delete(office.bob, customer)
-    with pytest.raises(NotFound):
+    with pytest.raises(AccessDenied):  # exists, not visible to him
         await recycle.delete(office.dan, customer)
     pooled = await add_customer(sessions, "Pool", None)
     with pytest.raises(AccessDenied):  # the pool is readable, not writable
@@ -200,7 +200,7 @@ async def _dependents(sessions: Sessions, office: Office, customer: int) -> None
                 Interaction(
                     call_id="1700000000.1",
                     customer_id=customer,
-                    notes="Asked about the loan",
+                    content="Asked about the loan",
                     talk_seconds=61.0,
                 ),
             ]
@@ -245,7 +245,7 @@ async def test_admin_purges_the_customer_and_everything_it_owns(
         assert await _count(sessions, child) == 0, child.__name__
     async with sessions() as session:
         [call] = (await session.scalars(select(Interaction))).all()
-    assert (call.call_id, call.customer_id, call.notes, call.talk_seconds) == (
+    assert (call.call_id, call.customer_id, call.content, call.talk_seconds) == (
         "1700000000.1",
         None,
         None,

@@ -11,6 +11,7 @@ from ami_fake_server import FakeAmi, FakeSession
 from ami_trace_files import SCENARIOS, TRACES, client_blocks, transcript
 
 from cti.ami.client import (
+    DEFAULT_EXCLUDED_EVENTS,
     AmiActionError,
     AmiClient,
     AmiConnectionError,
@@ -73,7 +74,7 @@ class EventLog:
 
 async def test_login_and_filters_are_the_recorded_bytes(server: FakeAmi, client: AmiClient) -> None:
     session = await server.wait_session(1)
-    await session.wait_action("Filter", 2)
+    await session.wait_action("Filter", len(DEFAULT_EXCLUDED_EVENTS))
     sent = parse_all(bytes(session.raw))[1]
     trace_a_login = client_blocks(SCENARIOS["a"])[0]
     trace_b2 = client_blocks(SCENARIOS["b2"])
@@ -84,6 +85,7 @@ async def test_login_and_filters_are_the_recorded_bytes(server: FakeAmi, client:
     assert [m["MatchCriteria"] for m in sent[1:]] == [
         "action(exclude),name(VarSet)",
         "action(exclude),name(Newexten)",
+        "action(exclude),name(AGIExecEnd)",
     ]
     assert client.connected
     assert client.banner == "Asterisk Call Manager/11.0.0"
@@ -267,11 +269,11 @@ async def test_events_arrive_in_order_filtered_and_feed_the_tracker(
     client.on_event(events)
     client.on_event(tracker.feed)
     session = server.sessions[0]
-    await session.wait_action("Filter", 2)
+    await session.wait_action("Filter", len(DEFAULT_EXCLUDED_EVENTS))
     raw = (TRACES / f"{SCENARIOS['b']}.server-to-client.raw").read_bytes()
     banner_end = raw.index(b"\r\n") + 2
     recorded = parse_all(raw[banner_end:])[1]
-    excluded = {"VarSet", "Newexten"}
+    excluded = set(DEFAULT_EXCLUDED_EVENTS)
     expected = [m for m in recorded if m.event and m.event not in excluded]
     assert len(expected) < len([m for m in recorded if m.event])  # trace b is unfiltered
     session.write(raw[banner_end:])

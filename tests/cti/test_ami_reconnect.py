@@ -177,6 +177,7 @@ async def test_reconnects_after_a_drop_reapplies_filters_and_calls_back(server: 
         assert [m["MatchCriteria"] for m in second.actions("Filter")] == [
             "action(exclude),name(VarSet)",
             "action(exclude),name(Newexten)",
+            "action(exclude),name(AGIExecEnd)",
         ]
         assert ami.connected
         await ami.setvar("AGENT_1001_TALK", "6")

@@ -315,7 +315,7 @@ async def test_click_to_dial_records_an_outbound_call(db_url: str, tmp_path: Pat
     customer_id = await _seed(db_url)
     async with service(db_url, tmp_path) as (stack, users):
         anna, bob = users["anna"], users["bob"]
-        assert (await bob.post("/api/dial", {"customer_id": customer_id})).status_code == 404
+        assert (await bob.post("/api/dial", {"customer_id": customer_id})).status_code == 403
         wrong = await anna.post("/api/dial", {"customer_id": customer_id, "number": "+8613700000000"})
         assert wrong.status_code == 422
         placed = await anna.post("/api/dial", {"customer_id": customer_id, "number": "138 0013 8000"})

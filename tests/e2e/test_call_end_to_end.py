@@ -110,7 +110,7 @@ async def test_inbound_call_pops_before_answer_and_lands_in_history(
             connected = await agent.next_message("call.connected", timeout=15)
             assert connected.event["call_id"] == call_id
             assert connected.received_at > pop.received_at
-            saved = await agent.save_note(call_id, "Asked about deposit rates; sent brochure.", "resolved")
+            saved = await agent.save_wrapup(call_id, "Asked about deposit rates; sent brochure.", "resolved")
             assert saved.status_code == 200, saved.text
 
             result = await call.wait_finished(timeout=20)
@@ -152,7 +152,8 @@ async def test_inbound_call_pops_before_answer_and_lands_in_history(
         assert row.caller_e164 == "+8613800138000"
         assert row.queue == "priority"
         assert row.outcome == "answered"
-        assert row.notes == "Asked about deposit rates; sent brochure."
+        assert row.content == "Asked about deposit rates; sent brochure."
+        assert row.wrapped_up_by is not None and row.wrapped_up_at is not None
         assert row.disposition == "resolved"
         nodes = [step["node"] for step in row.ivr_path]
         assert "main-menu" in nodes and "priority-queue" in nodes

@@ -53,7 +53,7 @@ async def test_every_ringing_agent_gets_the_pop_and_the_others_lose_it_when_one_
                 await client.login(login, "pw-" + login)
                 await client.connect()
                 await client.set_state("available")
-                assert await customer_status(client, base, customer_id) == 404, login
+                assert await customer_status(client, base, customer_id) == 403, login
             call = await w.call(CALLER, "1", hangup_after_answer=20.0)
 
             pops: dict[str, ReceivedMessage] = {}
@@ -80,7 +80,7 @@ async def test_every_ringing_agent_gets_the_pop_and_the_others_lose_it_when_one_
                 assert taken.event["agent_login"] == login
                 assert taken.received_at > pops[login].received_at
                 # The record is no longer theirs to read.
-                assert await customer_status(clients[login], base, customer_id) == 404, login
+                assert await customer_status(clients[login], base, customer_id) == 403, login
             assert await customer_status(clients["ann"], base, customer_id) == 200
             assert not any(m.type == "call.taken" for m in clients["ann"].received)
             assert call.answered_by == "PJSIP/1001"

@@ -5,6 +5,7 @@
 // the chart alone converts them to numbers, for bar lengths.
 
 import { el, formatAmount } from "../dom.js";
+import { formatDate } from "../i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const BASE = "/api/crm/commission";
@@ -26,8 +27,9 @@ function lastMonth() {
 // A horizontal bar per agent, negative totals drawn left of the axis.
 export function barChart(statements, t) {
   const rowHeight = 22;
-  const labelWidth = 110;
-  const width = 520;
+  // Logins are drawn whole: the label column is as wide as the longest one needs.
+  const labelWidth = Math.max(110, 12 + 7 * Math.max(0, ...statements.map((s) => String(s.agent_login).length)));
+  const width = labelWidth + 410;
   const barSpace = width - labelWidth - 90;
   const values = statements.map((s) => Number(s.total) || 0);
   const max = Math.max(1, ...values.map(Math.abs));
@@ -41,7 +43,7 @@ export function barChart(statements, t) {
     height,
     role: "img",
     class: "commission-chart",
-    "aria-label": t("Commission per agent", "每位坐席的提成"),
+    "aria-label": t("Commission per agent (CNY)", "每位坐席的提成（人民币元）"),
   });
   statements.forEach((s, i) => {
     const y = 5 + i * rowHeight;
@@ -75,7 +77,7 @@ function linesTable(statement, t) {
       el("td", { text: line.kind === "adjustment" ? t("adjustment", "调整") : t("commission", "提成") }),
       el("td", { text: line.for_period }),
       el("td", { text: line.event === "paid" ? t("payment", "收款") : t("signing", "签约") }),
-      el("td", { text: line.event_on }),
+      el("td", { text: line.event_on ? formatDate(line.event_on) : "" }),
       el("td", { text: `${line.contract_number} (#${line.contract_id ?? "-"})` }),
       el("td", { text: line.payment_id === null ? "" : `#${line.payment_id}` }),
       el("td", { class: "num", text: formatAmount(line.base) }),
@@ -153,7 +155,13 @@ export async function render(root, ctx) {
     status.textContent = statements.length
       ? ""
       : t("No statements for this month yet.", "本月尚无提成单。");
-    chartBox.replaceChildren(statements.length ? barChart(statements, t) : "");
+    chartBox.replaceChildren(
+      statements.length
+        ? el("figure", { class: "report-chart" },
+            el("figcaption", { text: t("Commission per agent (CNY, this month's statements)", "每位坐席的提成（人民币元，本月提成单）") }),
+            barChart(statements, t))
+        : "",
+    );
     const rows = statements.map((s) =>
       el("tr", {},
         el("td", {}, el("button", { type: "button", class: "link", onclick: () => showDetail(s.id) },

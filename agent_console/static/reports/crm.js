@@ -2,6 +2,7 @@
 // the conversion funnel picture and a CSV link under every table.
 // Loaded by the reports shell (../reports.js), which calls render(root, ctx).
 import { el, formatAmount } from "../dom.js";
+import { formatDate, label } from "../i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const BASE = "/api/crm/analytics/crm";
@@ -59,7 +60,7 @@ function csvLink(ctx, section, period) {
 function report(data, ctx, period) {
   const { t } = ctx;
   return [
-    el("p", { class: "muted" }, `${data.start.slice(0, 10)} – ${data.end.slice(0, 10)} ` +
+    el("p", { class: "muted" }, `${formatDate(data.start.slice(0, 10))} – ${formatDate(data.end.slice(0, 10))} ` +
       t("(end excluded)", "（不含结束时刻）")),
     table(
       [t("Rank (amount)", "排名（金额）"), t("Rank (collected)", "排名（回款）"), t("Agent", "坐席"),
@@ -72,7 +73,7 @@ function report(data, ctx, period) {
     csvLink(ctx, "agents", period),
     el("h3", {}, t("Follow-ups by type", "按类型跟进")),
     table([t("Agent", "坐席"), t("Type", "类型"), t("Follow-ups", "跟进")],
-      data.follow_ups.map((f) => [f.agent_login, f.channel, f.follow_ups])),
+      data.follow_ups.map((f) => [f.agent_login, label("channel", f.channel), f.follow_ups])),
     csvLink(ctx, "follow-ups", period),
     el("h3", {}, t("Conversion funnel (customers created in the period)", "转化漏斗（本期新建客户）")),
     funnel(data.funnel, t),

@@ -1,6 +1,7 @@
 // Segmentation page: Pareto curves, AUM tier bars, R×F heat map, CSV link.
 // Loaded by the reports shell (../reports.js), which calls render(root, ctx).
 import { el, formatAmount } from "../dom.js";
+import { label } from "../i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -44,7 +45,7 @@ function tierBars(tiers, t) {
     ...tiers.map((row) => {
       const bar = svg("svg", { width: 200, height: 14 });
       bar.append(svg("rect", { x: 0, y: 0, height: 14, width: (200 * row.customers) / max, fill: "#47a" }));
-      return el("tr", {}, el("td", {}, row.tier), el("td", {}, String(row.customers)),
+      return el("tr", {}, el("td", {}, label("tier", row.tier)), el("td", {}, String(row.customers)),
         el("td", {}, formatAmount(row.avg_daily_balance)), el("td", {}, bar));
     }));
 }
