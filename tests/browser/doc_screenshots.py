@@ -2,7 +2,7 @@
 
 A test run must leave the tree as it found it (a fresh clone's ``make test`` would otherwise modify
 tracked PNGs on every run), so the copy to ``docs/screenshots/`` happens only with
-``BANKCTI_UPDATE_SCREENSHOTS=1``; the screenshots themselves are always in ``tests/browser/artifacts/``.
+``BANKCTI_TEST_UPDATE_SCREENSHOTS=1``; the screenshots themselves are always in ``tests/browser/artifacts/``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 def publish(shot: Path, name: str | None = None) -> None:
     """Copy ``shot`` to ``docs/screenshots/`` (as ``name``) when screenshots are being refreshed."""
-    if os.environ.get("BANKCTI_UPDATE_SCREENSHOTS") != "1":
+    if os.environ.get("BANKCTI_TEST_UPDATE_SCREENSHOTS") != "1":
         return
     DOCS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shot, DOCS / (name or shot.name))
