@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from doc_screenshots import publish
-from playwright.async_api import Page, Route, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from cti.simulator import CallerScript
 
@@ -128,3 +130,29 @@ async def test_wallboard_and_reports_tell_one_story(
 
     _keep(page, artifacts, "wallboard-caller.png")
     _keep(page, artifacts, "reports-contact-center.png")
+
+
+async def test_the_reports_count_the_sites_today_in_a_browser_whose_day_differs(
+    live_stack_factory: LiveStackFactory, browser: Browser
+) -> None:
+    """The reports' default day is the site's today, not the browser's (it showed "No data")."""
+    live = await live_stack_factory()
+    site = ZoneInfo(live.settings.site_timezone)
+    now = datetime.now(site)
+    # A zone 20 h behind the site's UTC offset or 6 h ahead of it: at any hour one of them is on another day.
+    offset = now.utcoffset() or timedelta()
+    behind, ahead = "Etc/GMT+12", "Pacific/Kiritimati"  # UTC-12 and UTC+14
+    browser_zone = behind if now.date() != datetime.now(ZoneInfo(behind)).date() else ahead
+    assert datetime.now(ZoneInfo(browser_zone)).date() != now.date(), (offset, browser_zone)
+    context = await browser.new_context(locale="en-US", timezone_id=browser_zone)
+    try:
+        page = await context.new_page()
+        await _log_in(page, live, "/reports#contact-center")
+        report = page.locator("[data-report=contact-center]")
+        today = datetime.now(site).date()
+        await expect(report.locator("input[aria-label=From]")).to_have_value(today.isoformat())
+        await expect(report.locator("input[aria-label=To]")).to_have_value(today.isoformat())
+        tomorrow = (today + timedelta(days=1)).isoformat()
+        await expect(report.locator("input[aria-label='Day to staff']")).to_have_value(tomorrow)
+    finally:
+        await context.close()

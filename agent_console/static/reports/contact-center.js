@@ -18,8 +18,22 @@ function pad(n) {
   return String(n).padStart(2, "0");
 }
 
-function isoDay(date) {
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+/**
+ * The civil day "YYYY-MM-DD" in `zone`, `offset` days from now. The reports count days in the
+ * site's zone, so "today" is the site's today: a browser west of the site would otherwise ask for
+ * a day that has not started there (or has ended) and show "No data" for calls just taken.
+ */
+function dayIn(zone, offset = 0) {
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(new Date());
+  } catch {
+    parts = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(new Date());
+  }
+  const value = (type) => Number(parts.find((p) => p.type === type).value);
+  const day = new Date(Date.UTC(value("year"), value("month") - 1, value("day") + offset));
+  return `${day.getUTCFullYear()}-${pad(day.getUTCMonth() + 1)}-${pad(day.getUTCDate())}`;
 }
 
 function localZone() {
@@ -175,8 +189,9 @@ export async function render(root, ctx) {
       `站点时区 ${site.timezone}（与实时监控墙一致）· 服务水平 = 在以下时限内接通：${thresholdsText(t, levels, name)}`,
     );
   }
-  const today = isoDay(new Date());
-  const tomorrow = isoDay(new Date(Date.now() + 86400000));
+  const zone = (site && site.timezone) || localZone();
+  const today = dayIn(zone);
+  const tomorrow = dayIn(zone, 1);
   const status = el("p", { class: "report-status", role: "status" });
   const say = (text, isError) => {
     status.textContent = text || "";
@@ -206,7 +221,7 @@ export async function render(root, ctx) {
       ["15min", "15 minutes", "15分钟"],
     ].map(([v, en, zh]) => el("option", { value: v, text: t(en, zh) })),
   );
-  const tz = el("input", { type: "text", value: (site && site.timezone) || localZone(), size: 18, "aria-label": t("Time zone", "时区") });
+  const tz = el("input", { type: "text", value: zone, size: 18, "aria-label": t("Time zone", "时区") });
   const queues = el("input", { type: "text", placeholder: t("all queues", "全部队列"), size: 18, "aria-label": t("Queues (comma-separated)", "队列（逗号分隔）") });
   const show = el("button", { type: "submit", text: t("Show", "查询") });
   const kpiOut = el("div", { class: "report-output" });
