@@ -37,6 +37,7 @@ from sqlalchemy import Table, any_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_core.bulk import BulkStatement
 from crm_core.customers.directory import live_customers_with_number
 from crm_core.followups.interactions import (
     _CALL_ID_LENGTH,
@@ -138,10 +139,17 @@ async def _load(session: AsyncSession, writes: Sequence[HistoryWrite]) -> _Batch
         if isinstance(write, InteractionRecord):  # the row the one-by-one upsert would insert
             looks = {name: getattr(write, name) for name in _DEFAULTED_FIELDS}
             _fit(call_id, looks)
-        new_rows.append({"call_id": call_id, "created_at": now, "updated_at": now, **looks})
+        new_rows.append(
+            {
+                "b_call_id": call_id,
+                "b_created_at": now,
+                "b_updated_at": now,
+                **{f"b_{n}": v for n, v in looks.items()},
+            }
+        )
     conn = await session.connection()
     postgres = conn.dialect.name == "postgresql"
-    await conn.execute(_ensure_rows(postgres), new_rows)
+    await _ensure_rows(postgres).execute_many(conn, new_rows)
     query = (
         select(_ROWS.c.id, _ROWS.c.call_id, *(_ROWS.c[name] for name in _ROW_COLUMNS))
         .where(_among(_ROWS.c.call_id, list(first), postgres))
@@ -149,7 +157,7 @@ async def _load(session: AsyncSession, writes: Sequence[HistoryWrite]) -> _Batch
         .with_for_update()  # PostgreSQL: a wrap-up saved meanwhile waits for this batch
     )
     calls = {
-        row.call_id: _Call(row.id, {name: getattr(row, name) for name in _ROW_COLUMNS}, {})
+        row[1]: _Call(row[0], dict(zip(_ROW_COLUMNS, row[2:], strict=True)), {})
         for row in await conn.execute(query)
     }
     by_id = {call.row_id: call for call in calls.values()}
@@ -159,10 +167,9 @@ async def _load(session: AsyncSession, writes: Sequence[HistoryWrite]) -> _Batch
         ).where(_among(_LEGS.c.interaction_id, list(by_id), postgres))
     )
     for leg in legs:
-        by_id[leg.interaction_id].legs[leg.leg_key] = {
-            "id": leg.id,
-            **{n: getattr(leg, n) for n in _LEG_COLUMNS},
-        }
+        stored = dict(zip(_LEG_COLUMNS, leg[3:], strict=True))
+        stored["id"] = leg[0]
+        by_id[leg[1]].legs[leg[2]] = stored
     logins = {
         w.agent_login for w in writes if isinstance(w, InteractionRecord | CallEndRecord) and w.agent_login
     }
@@ -192,11 +199,18 @@ def _among(column: Any, values: list[Any], postgres: bool) -> Any:
     return column.in_(values)
 
 
+_NEW_ROW_COLUMNS = ("call_id", "created_at", "updated_at", *_DEFAULTED_FIELDS)
+
+
 @functools.cache
-def _ensure_rows(postgres: bool) -> Any:
+def _ensure_rows(postgres: bool) -> BulkStatement:
     """The calls' rows, added empty where missing: an ``executemany`` (one statement, compiled once)."""
     insert = postgresql.insert if postgres else sqlite.insert
-    return insert(_ROWS).on_conflict_do_nothing(index_elements=["call_id"])
+    return BulkStatement(
+        insert(_ROWS)
+        .values({name: bindparam(f"b_{name}", type_=_ROWS.c[name].type) for name in _NEW_ROW_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["call_id"])
+    )
 
 
 async def apply_entry(session: AsyncSession, batch: _Batch, write: HistoryWrite) -> None:
@@ -329,54 +343,53 @@ async def _store(session: AsyncSession, batch: _Batch) -> None:
             if leg["id"] is None:
                 new_legs.append(
                     {
-                        "interaction_id": call.row_id,
-                        "call_id": call_id,
-                        "leg_key": key,
-                        **{n: leg[n] for n in _LEG_COLUMNS},
+                        "b_interaction_id": call.row_id,
+                        "b_call_id": call_id,
+                        "b_leg_key": key,
+                        **{f"b_{n}": leg[n] for n in _LEG_COLUMNS},
                     }
                 )
             else:
                 changed_legs.append({"b_id": leg["id"], **values})
     conn = await session.connection()
-    await conn.execute(_row_update(), rows)
-    if new_legs:
-        await conn.execute(_leg_insert(conn.dialect.name == "postgresql"), new_legs)
-    if changed_legs:
-        await conn.execute(_leg_update(), changed_legs)
-    if batch.touches:
-        customers = cast(Table, Customer.__table__)  # Core: an executemany of plain UPDATEs
-        last = customers.c.last_follow_up_at
-        await conn.execute(
-            update(customers)
-            .where(customers.c.id == bindparam("b_id"), or_(last.is_(None), last < bindparam("b_at")))
-            .values(last_follow_up_at=bindparam("b_at")),
-            [{"b_id": id_, "b_at": at} for id_, at in sorted(batch.touches.items())],
-        )
+    await _ROW_UPDATE.execute_many(conn, rows)
+    await _leg_insert(conn.dialect.name == "postgresql").execute_many(conn, new_legs)
+    await _LEG_UPDATE.execute_many(conn, changed_legs)
+    await _TOUCH.execute_many(conn, [{"b_id": id_, "b_at": at} for id_, at in sorted(batch.touches.items())])
 
 
-@functools.cache
-def _row_update() -> Any:
-    return (
-        update(_ROWS)
-        .where(_ROWS.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}", type_=_ROWS.c[name].type) for name in _ROW_COLUMNS})
+_ROW_UPDATE = BulkStatement(
+    update(_ROWS)
+    .where(_ROWS.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}", type_=_ROWS.c[name].type) for name in _ROW_COLUMNS})
+)
+_LEG_UPDATE = BulkStatement(
+    update(_LEGS)
+    .where(_LEGS.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}", type_=_LEGS.c[name].type) for name in _LEG_FIELDS})
+)
+_CUSTOMERS = cast(Table, Customer.__table__)
+# A customer's last contact only moves forward.
+_TOUCH = BulkStatement(
+    update(_CUSTOMERS)
+    .where(
+        _CUSTOMERS.c.id == bindparam("b_id"),
+        or_(_CUSTOMERS.c.last_follow_up_at.is_(None), _CUSTOMERS.c.last_follow_up_at < bindparam("b_at")),
     )
+    .values(last_follow_up_at=bindparam("b_at", type_=_CUSTOMERS.c.last_follow_up_at.type))
+)
+_NEW_LEG_COLUMNS = ("interaction_id", "call_id", "leg_key", *_LEG_COLUMNS)
 
 
 @functools.cache
-def _leg_update() -> Any:
-    return (
-        update(_LEGS)
-        .where(_LEGS.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}", type_=_LEGS.c[name].type) for name in _LEG_FIELDS})
-    )
-
-
-@functools.cache
-def _leg_insert(postgres: bool) -> Any:
+def _leg_insert(postgres: bool) -> BulkStatement:
     insert = postgresql.insert if postgres else sqlite.insert
-    stmt = insert(_LEGS)
+    stmt = insert(_LEGS).values(
+        {name: bindparam(f"b_{name}", type_=_LEGS.c[name].type) for name in _NEW_LEG_COLUMNS}
+    )
     # Another writer's leg of the same key meanwhile (not this batch: it holds the call's row): merged.
-    return stmt.on_conflict_do_update(
-        index_elements=["call_id", "leg_key"], set_={name: stmt.excluded[name] for name in _LEG_FIELDS}
+    return BulkStatement(
+        stmt.on_conflict_do_update(
+            index_elements=["call_id", "leg_key"], set_={name: stmt.excluded[name] for name in _LEG_FIELDS}
+        )
     )
