@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_core.followups.history_batch import apply_history_batch, parse_entry
 from crm_core.followups.interactions import InteractionWriter
 from crm_core.followups.legs import batch_writes, end_batch, ensure_interactions
+from crm_core.held_connection import HeldConnection
 from crm_core.models.coltypes import utcnow
 from crm_core.schemas import CallEndRecord, InteractionRecord, LegRecord
 from crm_core.spool import FileSpool
@@ -64,6 +65,8 @@ class ResilientHistory:
         self._serial: asyncio.Lock | contextlib.nullcontext[None] = (
             asyncio.Lock() if serialize else contextlib.nullcontext()
         )
+        # The group commit's batches run back to back on one kept connection (no checkout per batch).
+        self._held = HeldConnection(writer.sessions.kw["bind"])
         self._spooled = GroupCommitWriter(
             "history", self._apply, FileSpool(spool_path), retry_interval=retry_interval, max_batch=max_batch
         )
@@ -82,6 +85,7 @@ class ResilientHistory:
 
     async def close(self) -> None:
         await self._spooled.close()
+        await self._held.close()
 
     async def emptied(self) -> None:
         """Wait until no write waits in the spool."""
@@ -114,7 +118,7 @@ class ResilientHistory:
         # One transaction for the batch, the entries in their order: all of them or none.
         if all(isinstance(e, dict) and e.get("kind") in _SET_BASED for e in entries):
             writes = [parse_entry(entry) for entry in entries]  # a malformed entry: refused, nothing written
-            async with self._serial, self._writer.transaction() as session:
+            async with self._serial, self._held.transaction() as session:
                 await apply_history_batch(session, writes)
             return
         # A note spooled by an earlier version (or a malformed entry, refused by itself): one by one.

@@ -18,11 +18,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from bankcti.calls.chain import chain_write
 from crm_core.schemas import CallEndRecord, LegRecord
 
 __all__ = ["CallLegs", "LegWriter", "utc"]
@@ -57,7 +58,7 @@ class _Timeline:
     answered: bool = False
     hold_leg: str | None = None
     open_legs: set[str] = field(default_factory=set)
-    writes: asyncio.Task[None] | None = None
+    writes: asyncio.Future[None] | None = None
 
 
 class CallLegs:
@@ -67,8 +68,8 @@ class CallLegs:
         self._writer = writer
         self._queueing = writer if isinstance(writer, QueueingLegs) else None
         self._calls: dict[str, _Timeline] = {}
-        self._detached: set[asyncio.Task[None]] = set()  # the writes of calls already ended
-        self._ending: dict[str, asyncio.Task[None]] = {}  # the end being written, by call id
+        self._detached: set[asyncio.Future[None]] = set()  # the writes of calls already ended
+        self._ending: dict[str, asyncio.Future[None]] = {}  # the end being written, by call id
 
     def _timeline(self, call_id: str) -> _Timeline:
         return self._calls.setdefault(call_id, _Timeline())
@@ -169,7 +170,7 @@ class CallLegs:
         timeline = self._calls.pop(end.call_id, None)
         previous = timeline.writes if timeline is not None else None
         write = self._queueing.queue_end(end) if self._queueing is not None else self._writer.end_call(end)
-        task = asyncio.get_running_loop().create_task(self._after(previous, write, end.call_id))
+        task = chain_write(previous, write, _failed(end.call_id))
         self._keep(end.call_id, task, detached=True)
         self._ending[end.call_id] = task
         task.add_done_callback(lambda _: self._ending.pop(end.call_id, None))
@@ -207,26 +208,22 @@ class CallLegs:
             if self._queueing is not None
             else self._writer.upsert_leg(record)
         )
-        task = asyncio.get_running_loop().create_task(self._after(timeline.writes, write, call_id))
-        self._keep(call_id, task, detached=False)
+        self._keep(call_id, chain_write(timeline.writes, write, _failed(call_id)), detached=False)
 
-    def _keep(self, call_id: str, task: asyncio.Task[None], *, detached: bool) -> None:
+    def _keep(self, call_id: str, task: asyncio.Future[None], *, detached: bool) -> None:
         if detached:
             self._detached.add(task)
             task.add_done_callback(self._detached.discard)
         else:
             self._timeline(call_id).writes = task
 
-    @staticmethod
-    async def _after(previous: asyncio.Task[None] | None, write: Any, call_id: str) -> None:
-        if previous is not None:
-            with contextlib.suppress(Exception):
-                await previous
-        try:
-            await write
-        except Exception:
-            # The resilient history spools what the database cannot take; anything else is a defect.
-            log.exception("call.leg_write_failed", extra={"call_id": call_id})
+
+def _failed(call_id: str) -> Callable[[BaseException], None]:
+    def failed(exc: BaseException) -> None:
+        # The resilient history spools what the database cannot take; anything else is a defect.
+        log.error("call.leg_write_failed", exc_info=exc, extra={"call_id": call_id})
+
+    return failed
 
 
 def _times(fields: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from acd import Offer
+from bankcti.calls.chain import chain_write
 from crm_core.schemas import InteractionRecord, IvrStep
 
 __all__ = ["CallRecords", "HistoryWriter", "LiveCall", "QueueingHistory"]
@@ -56,7 +57,7 @@ class LiveCall:
     queue_leg: str | None = None  # the key of the queue wait's leg
     dial_result: int | None = None  # what the last EXEC Dial returned (0 after an answer: it left alive)
     # History writes of the call in flight, chained in order: the caller never waits for the database.
-    writes: asyncio.Task[None] | None = None
+    writes: asyncio.Future[None] | None = None
 
 
 class CallRecords:
@@ -69,18 +70,19 @@ class CallRecords:
     def later(self, call: LiveCall, record: InteractionRecord) -> None:
         """Write ``record`` after every earlier write of ``call``, without waiting for it."""
         previous = call.writes
-        queued = self._queueing.queue_upsert(record) if self._queueing is not None else None
+        if self._queueing is not None:
+            call_id = record.call_id
+
+            def failed(exc: BaseException) -> None:
+                log.error("call.history_write_failed", exc_info=exc, extra={"call_id": call_id})
+
+            call.writes = chain_write(previous, self._queueing.queue_upsert(record), failed)
+            return
 
         async def write() -> None:
             if previous is not None:
                 await previous
-            if queued is None:
-                await self.now(record)
-                return
-            try:
-                await queued
-            except Exception:
-                log.exception("call.history_write_failed", extra={"call_id": record.call_id})
+            await self.now(record)
 
         call.writes = asyncio.create_task(write(), name="history-write")
 

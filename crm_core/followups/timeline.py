@@ -49,6 +49,11 @@ class CallTimeline:
 
     _sessions: async_sessionmaker[AsyncSession]
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The sessions the writes use (a writer that keeps its own connection takes their engine)."""
+        return self._sessions
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One session and transaction for several writes (``within=`` of each): committed at the end."""

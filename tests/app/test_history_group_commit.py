@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from history_databases import BACKENDS, new_database_url
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bankcti.history import ResilientHistory
 from crm_core.db import create_engine, drop_database, session_factory, upgrade
@@ -127,3 +127,43 @@ async def test_concurrent_calls_merge_in_order(db_url: str, tmp_path: Path) -> N
     finally:
         await history.close()
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_kept_connection_killed_by_the_server_loses_nothing(tmp_path: Path) -> None:
+    """The group commit keeps one connection between batches; PostgreSQL ends it (an admin, a failover):
+    the next batch fails, is spooled, and lands on a fresh connection — every write stored, none twice."""
+    url = new_database_url("postgresql", tmp_path)
+    await upgrade(url)
+    engine = create_engine(url)
+    history = ResilientHistory(
+        InteractionWriter(session_factory(engine)), tmp_path / "spool.jsonl", retry_interval=0.2
+    )
+    try:
+        await history.start()
+        await history.upsert(InteractionRecord(call_id="kept.0", outcome="answered"))
+        async with engine.connect() as admin:
+            ended = await admin.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        assert ended == 1  # the writer's kept connection (the admin's is the only other one)
+        await asyncio.gather(
+            *(
+                history.upsert(InteractionRecord(call_id=f"kept.{n}", outcome="answered"))
+                for n in range(1, 30)
+            )
+        )
+        async with asyncio.timeout(15):
+            await history.emptied()
+        async with session_factory(engine)() as session:
+            stored = (
+                await session.scalars(select(Interaction.call_id).where(Interaction.call_id.like("kept.%")))
+            ).all()
+        assert sorted(stored) == sorted(f"kept.{n}" for n in range(30))
+    finally:
+        await history.close()
+        await engine.dispose()
+        await drop_database(url)
