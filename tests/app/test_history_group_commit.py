@@ -162,7 +162,7 @@ async def test_the_kept_connection_killed_by_the_server_loses_nothing(tmp_path: 
             stored = (
                 await session.scalars(select(Interaction.call_id).where(Interaction.call_id.like("kept.%")))
             ).all()
-        assert sorted(stored) == sorted(f"kept.{n}" for n in range(30))
+        assert sorted(str(call_id) for call_id in stored) == sorted(f"kept.{n}" for n in range(30))
     finally:
         await history.close()
         await engine.dispose()
