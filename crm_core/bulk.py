@@ -52,10 +52,10 @@ class _Compiled:
             if bind.expanding or bind.callable is not None:
                 raise ValueError(f"bind {name!r} is not a plain value")
         self.sql = compiled.string
-        self.names: tuple[str, ...] = tuple(names)
         self.defaults = defaults
-        self.processors: tuple[_Processor, ...] = tuple(
-            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        # Each positional parameter: its bind name and the type processor SQLAlchemy would apply.
+        self.plan: tuple[tuple[str, _Processor], ...] = tuple(
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
         )
 
 
@@ -89,7 +89,7 @@ class BulkStatement:
         compiled = self._for(connection.dialect)
         if compiled.defaults:
             rows = [{**{k: make() for k, make in compiled.defaults.items()}, **row} for row in rows]
-        plan = tuple(zip(compiled.names, compiled.processors, strict=True))
+        plan = compiled.plan
         params = [
             tuple(row[name] if process is None else process(row[name]) for name, process in plan)
             for row in rows

@@ -15,10 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["chain_write"]
+__all__ = ["chain_write", "logged_failure"]
+
+
+def logged_failure(log: logging.Logger, event: str, call_id: str) -> Callable[[BaseException], None]:
+    """A ``failed`` for :func:`chain_write` that logs ``event`` with the error and the call id."""
+
+    def failed(exc: BaseException) -> None:
+        # The resilient history spools what the database cannot take; anything else is a defect.
+        log.error(event, exc_info=exc, extra={"call_id": call_id})
+
+    return failed
 
 
 def chain_write(

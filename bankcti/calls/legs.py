@@ -18,12 +18,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from bankcti.calls.chain import chain_write
+from bankcti.calls.chain import chain_write, logged_failure
 from crm_core.schemas import CallEndRecord, LegRecord
 
 __all__ = ["CallLegs", "LegWriter", "utc"]
@@ -170,7 +170,7 @@ class CallLegs:
         timeline = self._calls.pop(end.call_id, None)
         previous = timeline.writes if timeline is not None else None
         write = self._queueing.queue_end(end) if self._queueing is not None else self._writer.end_call(end)
-        task = chain_write(previous, write, _failed(end.call_id))
+        task = chain_write(previous, write, logged_failure(log, "call.leg_write_failed", end.call_id))
         self._keep(end.call_id, task, detached=True)
         self._ending[end.call_id] = task
         task.add_done_callback(lambda _: self._ending.pop(end.call_id, None))
@@ -208,7 +208,8 @@ class CallLegs:
             if self._queueing is not None
             else self._writer.upsert_leg(record)
         )
-        self._keep(call_id, chain_write(timeline.writes, write, _failed(call_id)), detached=False)
+        failed = logged_failure(log, "call.leg_write_failed", call_id)
+        self._keep(call_id, chain_write(timeline.writes, write, failed), detached=False)
 
     def _keep(self, call_id: str, task: asyncio.Future[None], *, detached: bool) -> None:
         if detached:
@@ -216,14 +217,6 @@ class CallLegs:
             task.add_done_callback(self._detached.discard)
         else:
             self._timeline(call_id).writes = task
-
-
-def _failed(call_id: str) -> Callable[[BaseException], None]:
-    def failed(exc: BaseException) -> None:
-        # The resilient history spools what the database cannot take; anything else is a defect.
-        log.error("call.leg_write_failed", exc_info=exc, extra={"call_id": call_id})
-
-    return failed
 
 
 def _times(fields: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from acd import Offer
-from bankcti.calls.chain import chain_write
+from bankcti.calls.chain import chain_write, logged_failure
 from crm_core.schemas import InteractionRecord, IvrStep
 
 __all__ = ["CallRecords", "HistoryWriter", "LiveCall", "QueueingHistory"]
@@ -69,22 +69,10 @@ class CallRecords:
 
     def later(self, call: LiveCall, record: InteractionRecord) -> None:
         """Write ``record`` after every earlier write of ``call``, without waiting for it."""
-        previous = call.writes
-        if self._queueing is not None:
-            call_id = record.call_id
-
-            def failed(exc: BaseException) -> None:
-                log.error("call.history_write_failed", exc_info=exc, extra={"call_id": call_id})
-
-            call.writes = chain_write(previous, self._queueing.queue_upsert(record), failed)
-            return
-
-        async def write() -> None:
-            if previous is not None:
-                await previous
-            await self.now(record)
-
-        call.writes = asyncio.create_task(write(), name="history-write")
+        # Queued at once in a queueing history; otherwise written now, after the call's previous write.
+        write = self._queueing.queue_upsert(record) if self._queueing is not None else self.now(record)
+        failed = logged_failure(log, "call.history_write_failed", record.call_id)
+        call.writes = chain_write(call.writes, write, failed)
 
     async def now(self, record: InteractionRecord) -> None:
         """Write ``record`` now; a failure is logged, never raised."""
