@@ -31,6 +31,7 @@ from bankcti.call_control_adapter import ConsoleCallControl
 from bankcti.calls import CallAdoption, CallFlowSettings, CallLegs, CallWatch, InboundCallFlow, PopGate
 from bankcti.crm_jobs import register_crm_jobs
 from bankcti.history import ResilientHistory
+from bankcti.history_lanes import lanes_for
 from bankcti.pidfile import PID_FILE, pid_line, read_pid_file
 from bankcti.roster import AgentRoster
 from bankcti.settings import Settings
@@ -103,6 +104,7 @@ class Service:
             self.interactions,
             settings.data_dir / "history-spool.jsonl",
             serialize=self.engine.dialect.name == "sqlite",
+            lanes=lanes_for(self.engine.dialect.name),
         )
         self.menus = self._load_menus()
         self.selfservice = SelfService(self.sessions, self.pepper, self.parameters)

@@ -38,6 +38,7 @@ from bankcti.bench.report import host_facts
 from bankcti.calls.legs import CallLegs
 from bankcti.calls.live import CallRecords, LiveCall
 from bankcti.history import ResilientHistory
+from bankcti.history_lanes import lanes_for
 from crm_core.contact_center.agents import AgentDirectory
 from crm_core.db import create_engine, drop_database, session_factory, upgrade
 from crm_core.followups.interactions import InteractionWriter
@@ -243,7 +244,8 @@ async def _one_backend(
     writer = InteractionWriter(sessions)
     await AgentDirectory(sessions).create_agent(AGENT, "Bench Agent", "bench-password", extension="5000")
     spool = spool_dir / f"{backend}-spool.jsonl"
-    history = ResilientHistory(writer, spool, serialize=backend == "sqlite", max_batch=max_batch)
+    lanes = lanes_for(engine.dialect.name)
+    history = ResilientHistory(writer, spool, serialize=backend == "sqlite", max_batch=max_batch, lanes=lanes)
     await history.start()
     try:
         throughput = await _throughput(history, "tp", calls, concurrency)
@@ -267,6 +269,7 @@ async def _one_backend(
         "ratio_to_baseline": round(ratio, 3),
         "lost": lost,
         "spooled_left": spooled,
+        "lanes": lanes,
     }
 
 

@@ -45,9 +45,11 @@ def add_history_parser(bench_sub: Any) -> None:
 
 def bench_history(args: argparse.Namespace, settings: Settings) -> int:
     from bankcti.bench.history import run_history_benchmark
+    from bankcti.heap import settle_heap
 
     configured = settings.database_url if (settings.database_url or "").startswith("postgresql") else None
     postgres = args.postgres or configured
+    settle_heap()  # as `bankcti serve` does once started: measured in the same kind of process
     return asyncio.run(
         run_history_benchmark(
             postgres_url=postgres,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import gc
 import logging
 import random
 import signal
@@ -17,6 +16,7 @@ from alembic.script import ScriptDirectory
 
 from acd.events import AgentStateChanged
 from bankcti.app import Service
+from bankcti.heap import settle_heap
 from bankcti.settings import Settings
 from bankcti.stack import EmbeddedStack
 from crm_core.contact_center.agents import AgentDirectory, AgentProfile
@@ -85,25 +85,12 @@ async def serve(settings: Settings) -> int:
         return 1
     service = Service(settings)
     await service.start()
-    _freeze_what_lives_for_ever()
+    settle_heap()  # what the started service holds lives for ever: out of the collector's passes
     try:
         await _wait_for_signal()
     finally:
         await service.close()
     return 0
-
-
-def _freeze_what_lives_for_ever() -> None:
-    """Keep what the started service holds for its whole life out of the collector's full passes.
-
-    Those passes walk every tracked object, and paused the event loop ~100 ms at a time (the tail of the
-    screen-pop latency).  Garbage is collected first, so only live objects are frozen.  The process owns
-    this decision, not :class:`Service`: a process that starts and stops services (the test suite, a
-    benchmark harness) would otherwise freeze each earlier service's leftovers for good — cycles the
-    collector never looks at again, which grew the test run to ~1.8 GB.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def demo_caller(known_numbers: list[str], rng: random.Random) -> CallerScript:

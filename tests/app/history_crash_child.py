@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bankcti.history import ResilientHistory
+from bankcti.history_lanes import lanes_for
 from crm_core.db import create_engine, session_factory
 from crm_core.followups.interactions import InteractionWriter
 from crm_core.schemas import InteractionRecord, LegRecord
@@ -20,7 +21,8 @@ from crm_core.schemas import InteractionRecord, LegRecord
 
 async def main(url: str, spool: Path) -> None:
     engine = create_engine(url)
-    history = ResilientHistory(InteractionWriter(session_factory(engine)), spool, max_batch=64)
+    lanes = lanes_for(engine.dialect.name)  # as the service runs it: four lanes on PostgreSQL
+    history = ResilientHistory(InteractionWriter(session_factory(engine)), spool, max_batch=64, lanes=lanes)
     await history.start()
     print("ready", flush=True)
 

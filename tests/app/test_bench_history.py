@@ -55,6 +55,7 @@ def test_bench_history_writes_every_call_and_the_json(tmp_path: Path) -> None:
         for key in ("interactions_per_s", "writes_per_s", "p50_ms", "p99_ms"):
             assert isinstance(one["throughput"][key], float)
         assert isinstance(one["ratio_to_baseline"], float)
+        assert one["lanes"] == (4 if backend == "postgresql" else 1)
     if "postgresql" in backends:  # the scratch database is gone
         assert "bankcti_bench_" not in _databases()
 

@@ -16,6 +16,7 @@ from history_databases import BACKENDS, new_database_url
 from sqlalchemy import select
 
 from bankcti.history import ResilientHistory
+from bankcti.history_lanes import lanes_for
 from crm_core.db import create_engine, drop_database, session_factory, upgrade
 from crm_core.followups.interactions import InteractionWriter
 from crm_core.models import InteractionLeg
@@ -67,7 +68,7 @@ async def test_every_acknowledged_step_survives_kill_9(db_url: str, tmp_path: Pa
     # The writer starts again on the same database and spool, replays, and nothing acknowledged is missing.
     engine = create_engine(db_url)
     sessions = session_factory(engine)
-    history = ResilientHistory(InteractionWriter(sessions), spool)
+    history = ResilientHistory(InteractionWriter(sessions), spool, lanes=lanes_for(engine.dialect.name))
     try:
         await history.start()
         await asyncio.wait_for(history.emptied(), 30)
