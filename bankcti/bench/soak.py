@@ -123,9 +123,9 @@ class ProcessProbe:
 
 async def _memory_marks(pid: int, origin: float, options: SoakOptions) -> None:
     """Tell the traced service when the warm-up ends (first snapshot) and when the calls stop (second)."""
-    for at, signum in ((options.warmup, signal.SIGUSR1), (options.seconds, signal.SIGUSR2)):
+    for at in (options.warmup, options.seconds):
         await asyncio.sleep(max(0.0, origin + at - time.monotonic()))
-        os.kill(pid, signum)
+        os.kill(pid, signal.SIGUSR2)  # the probe's mark (SIGUSR1 reloads the service's agents)
 
 
 async def _sample(probe: ProcessProbe, clients: list[AgentConsoleClient]) -> None:

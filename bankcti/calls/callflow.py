@@ -48,7 +48,8 @@ from ivr import IvrEngine, IvrResult
 
 __all__ = ["ROUTED_MEMORY", "CallFlowSettings", "CallHistory", "InboundCallFlow"]
 
-#: Calls whose IVR result is kept for a transfer back into a queue.
+#: At most this many calls' IVR results are kept for a transfer back into a queue.  A call's is dropped
+#: when a session ends the call; this bound covers calls transferred away that end elsewhere at the PBX.
 ROUTED_MEMORY = 5000
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,11 @@ class InboundCallFlow:
         return len(self._live)
 
     @property
+    def routes_kept(self) -> int:
+        """Calls whose IVR result is kept for a transfer back into a queue: those living on at the PBX."""
+        return len(self._routed)
+
+    @property
     def live_call_ids(self) -> frozenset[str]:
         """The calls with a FastAGI session in this process now."""
         return frozenset(self._live)
@@ -138,6 +144,15 @@ class InboundCallFlow:
                 await self._milestones.stopped(call)
             else:
                 await self._milestones.finish(call, outcome)
+                if not self._lives_on(call):
+                    # Its route (customer card, IVR path) is kept only for a transfer back to a queue.
+                    self._routed.pop(call_id, None)
+
+    def _lives_on(self, call: LiveCall) -> bool:
+        """Whether ``call`` goes on at the PBX after its session ended (the watch follows it still)."""
+        if self._watch is not None:
+            return self._watch.following(call.call_id)
+        return call.dial_result == 0  # an async goto (a transfer, a redirect): see CallMilestones.finish
 
     async def _call_id(self, channel: AgiChannel) -> str:
         # Linkedid ties the AGI session to the AMI events of every leg of the call.

@@ -68,7 +68,8 @@ async def test_blind_transfer_into_a_queue_keeps_arrival_wait_and_the_first_agen
         await transfer(anna, call_id, "blind", "queue", "general")
         await bob.console.next_message("call.connected", timeout=20)
         await asyncio.sleep(0.3)  # bob talks
-        # The call lives on with bob: the first session ended nothing.
+        # The call lives on with bob: the first session ended nothing, and its route is kept for bob's pop.
+        assert stack.service.flow.routes_kept == 1
         during = await interactions.get(call_id)
         assert during is not None and during.ended_at is None and during.outcome is None
         assert during.arrived_at == first.arrived_at and during.queued_at == first.queued_at
@@ -77,6 +78,7 @@ async def test_blind_transfer_into_a_queue_keeps_arrival_wait_and_the_first_agen
         await call.hangup()
         await call.wait_finished(timeout=20)
         record = await ended_record(stack, call_id)
+        await eventually(lambda: _no_route_kept(stack), "the ended call's route dropped")
         legs = await legs_of(stack, call_id)
         assert [(leg.kind, leg.end_reason) for leg in legs] == [
             ("ivr", "routed"),
@@ -104,6 +106,11 @@ async def test_blind_transfer_into_a_queue_keeps_arrival_wait_and_the_first_agen
         assert abs(wait - expected_wait) < 1e-3
         assert abs(talk_seconds - talk([anna_leg, bob_leg])) < 1e-3
         assert talk_seconds >= 0.5
+
+
+async def _no_route_kept(stack: EmbeddedStack) -> bool:
+    assert stack.service is not None
+    return stack.service.flow.routes_kept == 0
 
 
 async def _answered(interactions: Any, call_id: str) -> Any:
