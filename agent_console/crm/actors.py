@@ -9,7 +9,7 @@ time.  :class:`DbPopAuditor` writes the ``view`` audit row of a screen-pop.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -137,16 +137,17 @@ class DbPopAuditor:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def audit_pop(self, pop: PopView) -> None:
+    async def audit_pops(self, pops: Sequence[PopView]) -> None:
         async with self._sessions() as session, session.begin():
-            await audit_once(
-                session,
-                key=pop.key,
-                at=pop.at,
-                login=pop.login,
-                remote_addr=pop.remote_addr,
-                action="view",
-                entity="customer",
-                entity_id=pop.customer_id,
-                detail={"view": "screen-pop", "call_id": pop.call_id},
-            )
+            for pop in pops:
+                await audit_once(
+                    session,
+                    key=pop.key,
+                    at=pop.at,
+                    login=pop.login,
+                    remote_addr=pop.remote_addr,
+                    action="view",
+                    entity="customer",
+                    entity_id=pop.customer_id,
+                    detail={"view": "screen-pop", "call_id": pop.call_id},
+                )

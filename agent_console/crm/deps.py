@@ -8,7 +8,7 @@ token into a :class:`~crm_core.actor.Actor` through the
 user (from the hub) and the client's address.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Protocol
@@ -77,8 +77,8 @@ class ActorResolver(Protocol):
 
 
 class PopAuditor(Protocol):
-    async def audit_pop(self, pop: PopView) -> None:
-        """Record the screen-pop ``pop`` as a ``view`` of its customer, once per ``pop.key``."""
+    async def audit_pops(self, pops: Sequence[PopView]) -> None:
+        """Record each screen-pop as a ``view`` of its customer, once per ``key``, in one transaction."""
         ...
 
 

@@ -8,6 +8,7 @@ as the call flow publishes them, before, during and after an outage.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from acd.events import CallEnded, CallOffered
 from agent_console.crm.deps import CrmServices
 from agent_console.crm.popaudit import PopAuditQueue
+from agent_console.hub import PopDelivered
 from bankcti.app import Service
 from bankcti.bus import InProcessBus
 from crm_core.db import create_engine, session_factory
@@ -138,4 +140,43 @@ async def test_a_pop_audit_replayed_after_a_crash_is_stored_once(pg_db_url: str,
         ]
         assert not spool.with_name("pop-audit-spool.rejected.jsonl").exists()
     finally:
+        await engine.dispose()
+
+
+class _CountingAuditor:
+    """The real auditor, counting the transactions it is asked for."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.transactions = 0
+
+    async def audit_pops(self, pops: Any) -> None:
+        self.transactions += 1
+        await self.inner.audit_pops(pops)
+
+
+async def test_pops_shown_together_are_audited_in_a_few_transactions(pg_db_url: str, tmp_path: Path) -> None:
+    """A burst of pops is written in batches (one transaction per pop let the queue grow under load)."""
+    await seed_agents(pg_db_url, ["alice"])
+    customer_id = await seed_customer(pg_db_url, "Li Na", "+8613900139000")
+    engine = create_engine(pg_db_url)
+    sessions = session_factory(engine)
+    built = CrmServices.build(sessions, pepper=b"p" * 32, region="CN")
+    counting = _CountingAuditor(built.pops)
+    crm = dataclasses.replace(built, pops=counting)
+    pops = PopAuditQueue(crm, spool_path=tmp_path / "pop-audit-spool.jsonl")
+    task = asyncio.create_task(pops.run())
+    try:
+        for n in range(200):
+            pops.submit(PopDelivered("alice", f"1795907163.{n}", customer_id, "10.0.0.7"))
+        async with asyncio.timeout(WAIT):
+            await pops.emptied()
+        async with sessions() as session:
+            rows = (await session.scalars(select(AuditLog).where(AuditLog.action == "view"))).all()
+        assert sorted(row.detail["call_id"] for row in rows) == sorted(f"1795907163.{n}" for n in range(200))
+        assert 1 <= counting.transactions <= 5
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await pops.drain(1.0)
         await engine.dispose()
