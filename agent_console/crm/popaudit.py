@@ -5,8 +5,8 @@ delivered pop to :meth:`PopAuditQueue.submit`, which stamps it (time, unique
 key) and only queues it; one background task (:meth:`PopAuditQueue.run`,
 started with the app) hands everything queued so far to a group commit
 (:class:`~crm_core.spool_batch.GroupCommitWriter`), which writes the rows
-in one transaction per batch: at 50 calls/s one transaction per pop let
-the queue grow by the thousand whenever the database slowed.  While the
+in one transaction per batch: with one transaction per pop the queue grew
+to ~1 400 pops in a soak at 20 calls/s whose service was slowed (traced).  While the
 database is unavailable the rows go to the spool file (``fsync``-ed) and
 are replayed in order once it is back, dated when the pop was shown; the
 unique key makes a replay after a crash add nothing twice.  The queue in
