@@ -20,17 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm_core.bulk import BulkStatement
 from crm_core.models.acd import QUEUE_EVENTS, AgentEvent, AgentStateRow, QueueEvent
 from crm_core.outage import data_refused
 from crm_core.spool import FileSpool, MemorySpool, Spool, SpooledWriter
@@ -256,27 +259,71 @@ class AcdRecorder:
                 )
                 latest[record.agent_login] = record
         async with self._sessions.begin() as session:
-            insert = _insert_for(session)
+            connection = await session.connection()
+            statements = _statements(connection.dialect.name == "postgresql")
             # A key already stored is a replay of a write that did commit: skip it, insert the rest.
-            if queue_rows:
-                stmt = insert(QueueEvent).on_conflict_do_nothing(index_elements=[QueueEvent.event_key])
-                await session.execute(stmt, queue_rows)
-            if agent_rows:
-                stmt = insert(AgentEvent).on_conflict_do_nothing(index_elements=[AgentEvent.event_key])
-                await session.execute(stmt, agent_rows)
-            if latest:
-                await _upsert_states(session, list(latest.values()))
+            await statements.queue_events.execute_many(connection, queue_rows)
+            await statements.agent_events.execute_many(connection, agent_rows)
+            await statements.agent_states.execute_many(connection, _state_rows(list(latest.values())))
 
 
-def _insert_for(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+@dataclass(frozen=True)
+class _Statements:
+    queue_events: BulkStatement
+    agent_events: BulkStatement
+    agent_states: BulkStatement
 
 
-async def _upsert_states(session: AsyncSession, records: list[AgentEventRecord]) -> None:
-    # One statement for the whole batch: compiling one upsert per agent cost the event loop
-    # milliseconds every batch under load.
+@functools.cache
+def _statements(postgres: bool) -> _Statements:
+    """The three writes, each compiled once per dialect and run as one ``executemany``.
+
+    Through the ORM, every batch compiled the agent states' multi-row
+    ``VALUES`` again (a new cache key for each batch) and rebuilt each row's
+    parameters; py-spy under ``bankcti bench soak`` at 50 calls/s put the
+    recorder's writes at 1.0 % of the service's samples before, 0.5 % after.
+    """
+    insert = postgresql.insert if postgres else sqlite.insert
+
+    def values(table: Table, names: Sequence[str]) -> dict[str, Any]:
+        return {name: bindparam(name, type_=table.c[name].type) for name in names}
+
+    queue_events = cast(Table, QueueEvent.__table__)
+    agent_events = cast(Table, AgentEvent.__table__)
+    states = cast(Table, AgentStateRow.__table__)
+    upsert = insert(states).values(values(states, _STATE_COLUMNS))
+    return _Statements(
+        queue_events=BulkStatement(
+            insert(queue_events)
+            .values(values(queue_events, _QUEUE_EVENT_COLUMNS))
+            .on_conflict_do_nothing(index_elements=["event_key"])
+        ),
+        agent_events=BulkStatement(
+            insert(agent_events)
+            .values(values(agent_events, _AGENT_EVENT_COLUMNS))
+            .on_conflict_do_nothing(index_elements=["event_key"])
+        ),
+        agent_states=BulkStatement(
+            upsert.on_conflict_do_update(
+                index_elements=["login"],
+                set_={name: upsert.excluded[name] for name in _STATE_COLUMNS if name != "login"},
+            )
+        ),
+    )
+
+
+_QUEUE_EVENT_COLUMNS = ("at", "call_id", "event", "queue", "agent_login", "customer_id", "data", "event_key")
+_AGENT_EVENT_COLUMNS = ("at", "agent_login", "state", "reason", "call_id", "event_key")
+_STATE_COLUMNS = (
+    "login", "state", "reason", "since", "call_id", "last_available_at", "calls_handled", "handled_on",
+    "updated_at",
+)  # fmt: skip
+
+
+def _state_rows(records: list[AgentEventRecord]) -> list[dict[str, Any]]:
+    """Each agent's latest state of the batch (one row per agent: the upsert keeps the last)."""
     now = datetime.now(UTC)
-    rows = [
+    return [
         {
             "login": record.agent_login,
             "state": record.state,
@@ -290,9 +337,3 @@ async def _upsert_states(session: AsyncSession, records: list[AgentEventRecord])
         }
         for record in records
     ]
-    stmt = _insert_for(session)(AgentStateRow).values(rows)
-    columns = [name for name in rows[0] if name != "login"]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[AgentStateRow.login], set_={name: stmt.excluded[name] for name in columns}
-    )
-    await session.execute(stmt)
