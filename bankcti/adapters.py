@@ -7,11 +7,15 @@ the other's internals.
 
 from __future__ import annotations
 
+import logging
+
 from acd import Acd, AgentRecord, InvalidTransition
 from acd.wrapups import WrapUpWindow
 from agent_console.ports import InvalidTransition as ConsoleInvalidTransition
 from agent_console.schemas import AgentStatus
 from crm_core.contact_center.agents import AgentDirectory, AgentProfile
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AcdAgentControl", "CrmAuthenticator"]
 
@@ -53,7 +57,17 @@ class AcdAgentControl:
         return self.status(login)
 
     async def wrapped_up(self, login: str, call_id: str, disposition: str | None) -> None:
-        """A call's wrap-up was saved (``create_app(on_wrapped_up=...)``): its agent may go on."""
+        """A call's wrap-up was saved (``create_app(on_wrapped_up=...)``): its agent may go on.
+
+        Only a wrap-up that carries a disposition counts: under a queue's
+        ``disposition_required`` a save of notes alone is stored but keeps
+        the agent held (and the call, if never disposed, is reported missed).
+        ``disposition`` is the call's disposition after the save, so a later
+        notes-only edit of a disposed call still counts.
+        """
+        if disposition is None:
+            log.info("acd.wrapup_without_disposition", extra={"agent": login, "call_id": call_id})
+            return
         await self._acd.wrapup_saved(login, call_id)
 
 

@@ -112,6 +112,17 @@ async def test_agent_is_offered_the_next_caller_only_once_the_wrapup_is_saved(
             assert "at most 120 s after the call" in beyond.json()["detail"]
             assert (await _state(http, console))["wrapup_until"] == extended.json()["wrapup_until"]
 
+            # Notes without a disposition are stored, but the queue requires a disposition: still held.
+            notes_only = await console.save_wrapup(call_id, "Asked for the branch hours.")
+            assert notes_only.status_code == 200, notes_only.text
+            assert notes_only.json()["notes"] == "Asked for the branch hours."
+            assert notes_only.json()["disposition"] is None
+            status = await _state(http, console)
+            assert (status["state"], status["wrapup_required"]) == ("wrap_up", True)
+            still = await http.post("/api/agent/state", json={"state": "available"}, headers=auth)
+            assert still.status_code == 400 and "save the call's wrap-up first" in still.json()["detail"]
+            assert second.linkedid not in [call for call, _ in w.recorder.offers()]
+
             saved = await console.save_wrapup(call_id, "Asked for the branch hours.", "resolved")
             assert saved.status_code == 200, saved.text
             # Saved: the extension still runs (the agent asked for it); "ready" is allowed now.
